@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Connection options of the KATA/KEDR Central Node Response API.
+    DOCUMENTATION = r"""
+options:
+  kata_host:
+    description:
+      - Host name or IP address of the Central Node.
+      - If not set, the value of the E(KATA_HOST) environment variable is used.
+    type: str
+    required: true
+  kata_port:
+    description:
+      - HTTPS port of the Central Node Response API.
+      - If not set, the value of the E(KATA_PORT) environment variable is used.
+    type: int
+    default: 443
+  external_system_id:
+    description:
+      - ID of the external system registered in KATA for this client certificate.
+      - Usually a UUID, but any value without V(/), V(?), V(#), V(%) or whitespace is accepted.
+      - If not set, the value of the E(KATA_EXTERNAL_SYSTEM_ID) environment variable is used.
+    type: str
+    required: true
+  client_cert:
+    description:
+      - Path to the PEM client certificate registered for the external system (mutual TLS).
+      - The private key may be in the same file.
+      - If not set, the value of the E(KATA_CLIENT_CERT) environment variable is used.
+    type: path
+    required: true
+  client_key:
+    description:
+      - Path to the PEM private key of O(client_cert), when it is not inside that file.
+      - If not set, the value of the E(KATA_CLIENT_KEY) environment variable is used.
+    type: path
+  client_key_passphrase:
+    description:
+      - Passphrase of an encrypted O(client_key).
+      - If not set, the value of the E(KATA_CLIENT_KEY_PASSPHRASE) environment variable is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the Central Node's TLS certificate.
+      - Set to V(false) only for a lab; the module then warns.
+      - If not set, the value of the E(KATA_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM CA bundle (file or directory) that signed the Central Node's certificate.
+      - Takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
+      - If not set, the value of the E(KATA_CA_PATH) environment variable is used.
+    type: path
+  request_timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request is repeated after a connection error or HTTP 429, 502, 503 or 504,
+        with exponential backoff and the server's C(Retry-After) (capped at 60 seconds).
+      - Requests that create something (run-process tasks) are repeated only when they did not
+        reach the server or the server answered 429 or 503.
+    type: int
+    default: 3
+requirements:
+  - requests
+notes:
+  - The modules run on the controller (or any host that can reach the Central Node); use
+    C(delegate_to: localhost) or a local connection.
+  - Use the C(group/kaspersky.edr.kata) action group in C(module_defaults) to set the connection
+    options once.
+"""
+
+    SENSOR = r"""
+options:
+  sensor_id:
+    description:
+      - ID of the Endpoint Agent host (sensor). Compared case-insensitively.
+      - Exactly one of O(sensor_id), O(sensor_hostname) or O(sensor_ip) is required.
+    type: str
+  sensor_hostname:
+    description:
+      - Host name of the Endpoint Agent host, exactly as the Central Node lists it (case-sensitive).
+      - Resolved with one C(GET sensors?host=) request; zero or several matches fail and list the candidates.
+    type: str
+  sensor_ip:
+    description:
+      - IP address of the Endpoint Agent host.
+      - Resolved with one C(GET sensors?ip=) request; zero or several matches fail and list the candidates.
+    type: str
+"""

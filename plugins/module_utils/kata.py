@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client of the KATA/KEDR Central Node Response API.
+
+The only place that knows the API's paths, query parameters and the response shapes seen
+in the field (plain, ``response``-wrapped, settings as a one-element list). Modules call
+the methods here and never build URLs or parse errors themselves.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.http import (
+    ApiError,
+    ConfigurationError,
+    HttpClient,
+    encode_path_segment,
+    require_json,
+)
+
+SETTINGS_ISOLATION = "network_isolation"
+SETTINGS_PREVENTION = "prevention"
+ALL_SENSORS = "all"
+_EXTERNAL_ID_FORBIDDEN = re.compile(r"[/?#%\s]")
+
+SENSOR_ID_KEYS = ("sensorId", "sensor_id", "sensorID", "id", "agentId", "agent_id")
+HOSTNAME_KEYS = ("hostName", "hostname", "host", "host_name", "name", "computerName", "fqdn", "dnsName")
+IP_KEYS = ("ip", "ipAddress", "ip_address", "ipv4", "address", "ips", "ipAddresses", "ip_addresses")
+
+
+def unwrap(body):
+    """Strip the ``{"response": ...}`` envelope some Central Node versions add."""
+    while isinstance(body, dict) and len(body) == 1 and "response" in body:
+        body = body["response"]
+    if isinstance(body, dict) and "response" in body and isinstance(body["response"], dict) and \
+            not any(key in body for key in ("settings", "sensors", "task")):
+        body = body["response"]
+    return body
+
+
+def read_settings(body):
+    """The settings dict of a GET settings answer in any of the three known shapes; {} if none."""
+    body = unwrap(body)
+    if not isinstance(body, dict):
+        return {}
+    settings = body.get("settings", {})
+    if isinstance(settings, list):
+        settings = [item for item in settings if item]
+        if not settings:
+            return {}
+        if len(settings) == 1:
+            settings = settings[0]
+        else:
+            merged = {}
+            for item in settings:
+                if isinstance(item, dict):
+                    merged.update(item)
+            settings = merged
+    return settings if isinstance(settings, dict) else {}
+
+
+def read_sensors(body):
+    body = unwrap(body)
+    if isinstance(body, list):
+        sensors = body
+    elif isinstance(body, dict):
+        sensors = body.get("sensors") or body.get("hosts") or body.get("items") or []
+    else:
+        sensors = []
+    return [sensor for sensor in sensors if isinstance(sensor, dict)]
+
+
+def _first(raw, keys):
+    for key in keys:
+        value = raw.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, dict):
+            value = value.get("address") or value.get("ip") or value.get("value")
+        if value not in (None, ""):
+            return str(value)
+    return None
+
+
+def normalize_sensor(raw):
+    """Keep every field as returned and add ``sensor_id``, ``hostname`` and ``ip``."""
+    sensor = dict(raw)
+    sensor["sensor_id"] = _first(raw, SENSOR_ID_KEYS)
+    sensor["hostname"] = _first(raw, HOSTNAME_KEYS)
+    sensor["ip"] = _first(raw, IP_KEYS)
+    return sensor
+
+
+def sensor_summary(sensor):
+    return "%s (id %s, ip %s)" % (sensor.get("hostname") or "?", sensor.get("sensor_id") or "?",
+                                  sensor.get("ip") or "?")
+
+
+def same_sensor_id(left, right):
+    return str(left).lower() == str(right).lower()
+
+
+class SensorNotFound(ApiError):
+    pass
+
+
+class KataClient:
+    """One Central Node connection for the length of a module run."""
+
+    def __init__(self, kata_host, external_system_id, client_cert, kata_port=443, client_key=None,
+                 client_key_passphrase=None, validate_certs=True, ca_path=None, request_timeout=30.0,
+                 retries=3, warn=None, **http_kwargs):
+        if not kata_host or not str(kata_host).strip():
+            raise ConfigurationError("kata_host is required (or set KATA_HOST)")
+        if not external_system_id:
+            raise ConfigurationError("external_system_id is required (or set KATA_EXTERNAL_SYSTEM_ID)")
+        if _EXTERNAL_ID_FORBIDDEN.search(external_system_id):
+            raise ConfigurationError("external_system_id must not contain '/', '?', '#', '%' or whitespace")
+        if not client_cert:
+            raise ConfigurationError("client_cert is required (or set KATA_CLIENT_CERT): the Central Node "
+                                     "only accepts mutual TLS")
+        try:
+            port = int(kata_port)
+        except (TypeError, ValueError):
+            port = 0
+        if not 1 <= port <= 65535:
+            raise ConfigurationError("kata_port must be 1..65535, got %r" % (kata_port,))
+        host = str(kata_host).strip()
+        if ":" in host and not host.startswith("["):
+            host = "[%s]" % host
+        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (host, port, external_system_id)
+        self.http = HttpClient(self.base_url, validate_certs=validate_certs, ca_path=ca_path,
+                               client_cert=client_cert, client_key=client_key,
+                               client_key_passphrase=client_key_passphrase, timeout=request_timeout,
+                               retries=retries, warn=warn, **http_kwargs)
+
+    def close(self):
+        self.http.close()
+
+    def _json(self, method, path, params=None, **kwargs):
+        response = self.http.request(method, path, params=params, **kwargs)
+        if method == "GET":
+            return require_json(response, method, self.http.display_path(path, params))
+        return response
+
+    # ---- sensors -------------------------------------------------------------------------
+    def list_sensors(self, sensor_id=None, hostname=None, ip=None):
+        params = {"ip": ip, "host": hostname, "sensor_id": sensor_id}
+        params = dict((key, value) for key, value in params.items() if value not in (None, ""))
+        return [normalize_sensor(raw) for raw in read_sensors(self._json("GET", "sensors", params or None))]
+
+    def resolve_sensor(self, sensor_id=None, hostname=None, ip=None):
+        """One sensor's ID: given directly (no request) or looked up by host name or IP."""
+        if sensor_id:
+            return {"sensor_id": sensor_id, "hostname": None, "ip": None}
+        found = self.list_sensors(hostname=hostname, ip=ip)
+        criterion = "sensor_hostname=%s" % hostname if hostname else "sensor_ip=%s" % ip
+        if hostname:
+            # The API filter is documented as case-sensitive; do not trust a tolerant server.
+            found = [sensor for sensor in found if sensor.get("hostname") in (None, hostname)] or found
+        if len(found) == 1 and found[0].get("sensor_id"):
+            return found[0]
+        if not found:
+            candidates = self._candidates(hostname, ip)
+            raise SensorNotFound("No Endpoint Agent host matches %s%s" % (
+                criterion, "; similar hosts: %s" % candidates if candidates else ""))
+        if len(found) == 1:
+            raise SensorNotFound("The host matching %s has no sensor ID in the API answer: %r" % (criterion, found[0]))
+        raise SensorNotFound("%d Endpoint Agent hosts match %s, use sensor_id to pick one: %s" % (
+            len(found), criterion, "; ".join(sensor_summary(sensor) for sensor in found)))
+
+    def _candidates(self, hostname, ip, limit=10):
+        """Hosts whose name matches case-insensitively or partially: the usual typo."""
+        try:
+            every = self.list_sensors()
+        except ApiError:
+            return ""
+        needle = (hostname or ip or "").lower()
+        short = needle.split(".")[0]
+        close = [sensor for sensor in every
+                 if needle and ((sensor.get("hostname") or "").lower().startswith(short)
+                                or needle in (sensor.get("hostname") or "").lower()
+                                or needle == (sensor.get("ip") or "").lower())]
+        return "; ".join(sensor_summary(sensor) for sensor in close[:limit])
+
+    # ---- settings ------------------------------------------------------------------------
+    @staticmethod
+    def _settings_params(sensor_id, settings_type):
+        return {"sensor_id": sensor_id, "settings_type": settings_type}
+
+    def get_settings(self, sensor_id, settings_type):
+        return read_settings(self._json("GET", "settings", self._settings_params(sensor_id, settings_type)))
+
+    def get_settings_raw(self, sensor_id, settings_type):
+        return self._json("GET", "settings", self._settings_params(sensor_id, settings_type))
+
+    def post_settings(self, sensor_id, settings_type, settings):
+        # A settings POST replaces the whole rule, so repeating it is safe: idempotent.
+        self.http.request("POST", "settings", params=self._settings_params(sensor_id, settings_type),
+                          json_body={"settings": settings}, idempotent=True)
+
+    def delete_settings(self, sensor_id, settings_type):
+        self.http.request("DELETE", "settings", params=self._settings_params(sensor_id, settings_type))
+
+    # ---- tasks ---------------------------------------------------------------------------
+    def task_path(self, task_id):
+        return "tasks/%s" % encode_path_segment(task_id)
+
+    def get_task(self, task_id, settings=True):
+        """The task's API view, or None when the Central Node does not know the ID."""
+        path = self.task_path(task_id)
+        params = {"settings": "true" if settings else "false"}
+        response = self.http.request("GET", path, params=params, ok_statuses=(404,))
+        if response.status_code == 404:
+            return None
+        return unwrap(require_json(response, "GET", self.http.display_path(path, params)))
+
+    def create_task(self, task_id, sensor_id, task, task_type="run_process"):
+        # Not idempotent: a retried create could start the program twice.
+        self.http.request("POST", self.task_path(task_id), params={"sensor_id": sensor_id, "task_type": task_type},
+                          json_body={"task": task}, idempotent=False)
+
+    def delete_task(self, task_id):
+        self.http.request("DELETE", self.task_path(task_id))
+
+    def task_url(self, task_id):
+        return self.base_url + self.task_path(task_id)

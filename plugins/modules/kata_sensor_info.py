@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kata_sensor_info
+short_description: List Endpoint Agent hosts (sensors) of a KATA/KEDR Central Node
+version_added: 0.1.0
+description:
+  - Lists the Kaspersky Endpoint Agent hosts known to a Kaspersky Anti Targeted Attack Platform
+    (KATA/KEDR) Central Node through its Response API, optionally filtered by IP address, host name
+    or sensor ID.
+  - Optionally adds each host's current network isolation and prevention settings.
+  - Never changes anything.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
+extends_documentation_fragment:
+  - kaspersky.edr.kata
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so check mode behaves like a normal run.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+options:
+  sensor_id:
+    description:
+      - Only the host with this sensor ID.
+    type: str
+  hostname:
+    description:
+      - Only hosts with this exact host name (the API's filter is case-sensitive).
+    type: str
+  ip:
+    description:
+      - Only hosts with this IP address.
+    type: str
+  include_settings:
+    description:
+      - Also read these settings for every listed host (one request per host and type).
+    type: list
+    elements: str
+    choices: [network_isolation, prevention]
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: List every Endpoint Agent host
+  kaspersky.edr.kata_sensor_info:
+    kata_host: kata-cn.example.com
+    external_system_id: 4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d
+    client_cert: /etc/ansible/kata/client.pem
+    client_key: /etc/ansible/kata/client.key
+    ca_path: /etc/ansible/kata/ca.pem
+  delegate_to: localhost
+  register: all_sensors
+
+- name: Find one host by name and show its isolation and prevention settings
+  kaspersky.edr.kata_sensor_info:
+    hostname: WS-001.corp.example
+    include_settings:
+      - network_isolation
+      - prevention
+  delegate_to: localhost
+  register: ws001
+
+- name: Connection options from the environment (KATA_HOST, KATA_CLIENT_CERT, ...), filter by IP
+  kaspersky.edr.kata_sensor_info:
+    ip: 10.20.0.2
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+sensors:
+  description:
+    - The matching hosts, each with every field the API returned plus the normalized keys.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    sensor_id:
+      description: Sensor ID (from the API's C(sensorId) or equivalent field).
+      type: str
+      sample: e6aa2842-0000-0000-0000-000000000002
+    hostname:
+      description: Host name (from C(hostName), C(host), C(name) or equivalent), null if the API has none.
+      type: str
+      sample: WS-002.corp.example
+    ip:
+      description: IP address (from C(ip), C(ipAddress), C(ips) or equivalent), null if the API has none.
+      type: str
+      sample: 10.20.0.3
+    settings:
+      description:
+        - The settings asked for with O(include_settings), keyed by settings type, as the API shows them.
+        - An empty dict means no rule of that type.
+      type: dict
+      returned: when O(include_settings) is not empty
+      sample: {"network_isolation": {"autoTurnoffTimeoutInSec": 7200}, "prevention": {"objects": []}}
+count:
+  description: Number of hosts in RV(sensors).
+  returned: always
+  type: int
+  sample: 3
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
+    api_errors,
+    kata_client,
+    kata_connection_spec,
+)
+
+
+def main():
+    argument_spec = kata_connection_spec()
+    argument_spec.update(
+        sensor_id=dict(type="str"),
+        hostname=dict(type="str"),
+        ip=dict(type="str"),
+        include_settings=dict(type="list", elements="str", default=[],
+                              choices=["network_isolation", "prevention"]),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = kata_client(module)
+    params = module.params
+    with api_errors(module, changed=False):
+        sensors = client.list_sensors(sensor_id=params["sensor_id"], hostname=params["hostname"], ip=params["ip"])
+        include = list(dict.fromkeys(params["include_settings"]))
+        for sensor in sensors:
+            if include:
+                sensor["settings"] = dict((settings_type, client.get_settings(sensor["sensor_id"], settings_type))
+                                          for settings_type in include)
+    client.close()
+    module.exit_json(changed=False, sensors=sensors, count=len(sensors))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared fixtures: the throwaway PKI, the fake Central Node, and ansible-playbook runs.
+
+The fake servers run in this process (in threads) so tests can seed their state and
+read their request logs directly; ``ansible-playbook`` runs as a real subprocess and
+talks to them over HTTPS with mutual TLS.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.fakes import pki
+from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+E2E_DIR = os.path.join(REPO_ROOT, "tests", "e2e")
+
+
+@pytest.fixture(scope="session")
+def pki_paths(tmp_path_factory):
+    return pki.generate(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture(scope="session")
+def collections_root(tmp_path_factory):
+    """A collections path holding ansible_collections/kaspersky/edr -> this checkout."""
+    root = tmp_path_factory.mktemp("collections")
+    namespace = root / "ansible_collections" / "kaspersky"
+    namespace.mkdir(parents=True)
+    os.symlink(REPO_ROOT, str(namespace / "edr"))
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def central_node_server(pki_paths):
+    fake = FakeCentralNode(pki_paths, task_completion_seconds=1.0)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def central_node(central_node_server):
+    """The fake Central Node with fresh state (3 sensors) and an empty log for each test."""
+    central_node_server.shape = "plain"
+    central_node_server.latency = 0
+    central_node_server.reset(3)
+    return central_node_server
+
+
+@pytest.fixture
+def kata_env(central_node, pki_paths):
+    """Connection settings as environment variables (the modules' env fallbacks)."""
+    return {
+        "KATA_HOST": "127.0.0.1",
+        "KATA_PORT": str(central_node.port),
+        "KATA_EXTERNAL_SYSTEM_ID": DEFAULT_EXTERNAL_SYSTEM_ID,
+        "KATA_CLIENT_CERT": pki_paths["client"],
+        "KATA_CLIENT_KEY": pki_paths["client_key"],
+        "KATA_CA_PATH": pki_paths["ca"],
+    }
+
+
+class PlaybookRun:
+    def __init__(self, proc, results):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.results = results
+
+    def result(self, task_name=None, index=-1):
+        """The result dict of a task by name (last one by default)."""
+        entries = [entry for entry in self.results if task_name is None or entry["task"] == task_name]
+        if not entries:
+            raise AssertionError("no result for task %r; output:\n%s\n%s" % (task_name, self.stdout, self.stderr))
+        return entries[index]["result"]
+
+    def __repr__(self):
+        return "PlaybookRun(rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout, self.stderr)
+
+
+@pytest.fixture
+def ansible_env(collections_root, tmp_path):
+    home = tmp_path / "ansible_home"
+    home.mkdir()
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith("KATA_") or key.startswith("KSC_"):
+            del env[key]
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": collections_root,
+        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(E2E_DIR, "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_DEPRECATION_WARNINGS": "false",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    return env
+
+
+@pytest.fixture
+def run_playbook(ansible_env, kata_env, tmp_path):
+    """Run ansible-playbook on localhost; returns a PlaybookRun with every task result.
+
+    ``playbook`` is a file name under tests/e2e/playbooks, a path, or a list of plays.
+    ``tasks`` builds a one-play playbook from a list of task dicts.
+    """
+    counter = [0]
+
+    def run(playbook=None, tasks=None, extra_vars=None, check=False, diff=False, env=None, args=(),
+            with_kata_env=True, timeout=300):
+        counter[0] += 1
+        if tasks is not None:
+            playbook = [{"name": "test", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+        if isinstance(playbook, list):
+            path = tmp_path / ("playbook_%d.yml" % counter[0])
+            path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+            playbook = str(path)
+        elif not os.path.isabs(playbook) and not os.path.exists(playbook):
+            playbook = os.path.join(E2E_DIR, "playbooks", playbook)
+        results_file = tmp_path / ("results_%d.jsonl" % counter[0])
+        run_env = dict(ansible_env)
+        if with_kata_env:
+            run_env.update(kata_env)
+        run_env.update(env or {})
+        run_env["EDR_TEST_RESULTS"] = str(results_file)
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                   "-c", "local", playbook]
+        if extra_vars:
+            command += ["-e", json.dumps(extra_vars)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        command += list(args)
+        proc = subprocess.run(command, env=run_env, cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        results = []
+        if results_file.exists():
+            results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
+        return PlaybookRun(proc, results)
+
+    return run
