@@ -12,10 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -27,19 +30,32 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E_DIR = os.path.join(REPO_ROOT, "tests", "e2e")
 
 
+def _make_collections_root():
+    """A collections path holding ansible_collections/kaspersky/edr -> this checkout.
+
+    Outside the repository, so no tool walking the tree meets a symlink loop. Put on
+    sys.path too, so unit tests import module_utils by their collection names.
+    """
+    root = tempfile.mkdtemp(prefix="kaspersky-edr-collections-")
+    atexit.register(shutil.rmtree, root, True)
+    namespace = os.path.join(root, "ansible_collections", "kaspersky")
+    os.makedirs(namespace)
+    os.symlink(REPO_ROOT, os.path.join(namespace, "edr"))
+    sys.path.insert(0, root)
+    return root
+
+
+COLLECTIONS_ROOT = _make_collections_root()
+
+
 @pytest.fixture(scope="session")
 def pki_paths(tmp_path_factory):
     return pki.generate(str(tmp_path_factory.mktemp("pki")))
 
 
 @pytest.fixture(scope="session")
-def collections_root(tmp_path_factory):
-    """A collections path holding ansible_collections/kaspersky/edr -> this checkout."""
-    root = tmp_path_factory.mktemp("collections")
-    namespace = root / "ansible_collections" / "kaspersky"
-    namespace.mkdir(parents=True)
-    os.symlink(REPO_ROOT, str(namespace / "edr"))
-    return str(root)
+def collections_root():
+    return COLLECTIONS_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +95,18 @@ class PlaybookRun:
         self.stderr = proc.stderr
         self.results = results
 
-    def result(self, task_name=None, index=-1):
-        """The result dict of a task by name (last one by default)."""
+    def entry(self, task_name=None, index=-1):
         entries = [entry for entry in self.results if task_name is None or entry["task"] == task_name]
         if not entries:
             raise AssertionError("no result for task %r; output:\n%s\n%s" % (task_name, self.stdout, self.stderr))
-        return entries[index]["result"]
+        return entries[index]
+
+    def result(self, task_name=None, index=-1):
+        """The result dict of a task by name (last one by default)."""
+        return self.entry(task_name, index)["result"]
+
+    def failed(self, task_name=None, index=-1):
+        return self.entry(task_name, index)["status"] == "failed"
 
     def __repr__(self):
         return "PlaybookRun(rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout, self.stderr)

@@ -76,8 +76,8 @@ options:
 requirements:
   - requests
 notes:
-  - The modules run on the controller (or any host that can reach the Central Node); use
-    C(delegate_to: localhost) or a local connection.
+  - "The modules run on the controller (or any host that can reach the Central Node): use
+    C(delegate_to: localhost) or a local connection."
   - Use the C(group/kaspersky.edr.kata) action group in C(module_defaults) to set the connection
     options once.
 """

@@ -118,47 +118,65 @@ def describe_connection_error(exc, where):
     """Turn a requests/urllib3/ssl exception into one line that names the cause."""
     text = _exception_chain_text(exc)
     lowered = text.lower()
-    if "certificate has expired" in lowered or "certificate expired" in lowered and "alert" not in lowered:
-        return "TLS error talking to %s: the server certificate has expired (%s)" % (where, _short(text))
+    detail = _short(_root_cause_text(exc))
+    if "certificate has expired" in lowered:
+        return "TLS error talking to %s: the server certificate has expired (%s)" % (where, detail)
     if "hostname mismatch" in lowered or "doesn't match" in lowered or "not valid for" in lowered:
         return ("TLS error talking to %s: the server certificate does not match the host name "
-                "(connect by a name the certificate lists, or fix the certificate): %s" % (where, _short(text)))
+                "(connect by a name the certificate lists, or fix the certificate): %s" % (where, detail))
     if "certificate verify failed" in lowered:
         return ("TLS error talking to %s: the server certificate could not be verified by the trusted CAs "
-                "(set ca_path to the CA bundle that signed it): %s" % (where, _short(text)))
+                "(set ca_path to the CA bundle that signed it): %s" % (where, detail))
     if any(marker in lowered for marker in (
             "alert certificate required", "alert bad certificate", "alert unknown ca", "alert handshake failure",
             "certificate_required", "bad_certificate", "unknown_ca", "alert certificate unknown",
-            "alert access denied")):
-        return ("TLS error talking to %s: the server rejected the client certificate "
-                "(is client_cert registered/signed by a CA the server trusts?): %s" % (where, _short(text)))
+            "alert access denied", "eof occurred in violation of protocol")):
+        return ("TLS error talking to %s: the server rejected the client certificate or closed the TLS "
+                "session during the handshake (is client_cert the one registered for this external system, "
+                "signed by a CA the server trusts?): %s" % (where, detail))
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "Timed out connecting to %s (request_timeout): %s" % (where, _short(text))
+        return "Timed out connecting to %s (request_timeout): %s" % (where, detail)
     if isinstance(exc, requests.exceptions.Timeout):
-        return "No answer from %s within request_timeout: %s" % (where, _short(text))
+        return "No answer from %s within request_timeout: %s" % (where, detail)
     if "name or service not known" in lowered or "nodename nor servname" in lowered or \
             "temporary failure in name resolution" in lowered or "failed to resolve" in lowered:
-        return "Cannot resolve the host name of %s: %s" % (where, _short(text))
+        return "Cannot resolve the host name of %s: %s" % (where, detail)
     if "connection refused" in lowered:
         return "Cannot connect to %s: connection refused (is the host and port right?)" % where
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error talking to %s: %s" % (where, _short(text))
-    return "Connection to %s failed: %s" % (where, _short(text))
+        return "TLS error talking to %s: %s" % (where, detail)
+    return "Connection to %s failed: %s" % (where, detail)
 
 
-def _exception_chain_text(exc):
-    parts = []
+def _exception_chain(exc):
+    chain = []
     seen = set()
     current = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        parts.append(str(current))
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, BaseException) and id(arg) not in seen:
-                parts.append(str(arg))
+        chain.append(current)
+        nested = [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
         reason = getattr(current, "reason", None)
-        current = reason if isinstance(reason, BaseException) else (current.__cause__ or current.__context__)
-    return " | ".join(part for part in parts if part)
+        if isinstance(reason, BaseException):
+            current = reason
+        elif nested:
+            current = nested[0]
+        else:
+            current = current.__cause__ or current.__context__
+    return chain
+
+
+def _exception_chain_text(exc):
+    return " | ".join(str(item) for item in _exception_chain(exc) if str(item))
+
+
+def _root_cause_text(exc):
+    """The innermost message, without urllib3's pool and retry wrappers."""
+    for item in reversed(_exception_chain(exc)):
+        text = str(item)
+        if text and "Max retries exceeded" not in text:
+            return "%s: %s" % (type(item).__name__, text)
+    return str(exc)
 
 
 def _short(text, limit=300):
@@ -218,7 +236,7 @@ def build_ssl_context(validate_certs=True, ca_path=None, client_cert=None, clien
             raise ConfigurationError(
                 "client_cert/client_key could not be loaded (%s): check that the key matches the certificate, "
                 "that the key is PEM (inside client_cert or in client_key) and that client_key_passphrase is "
-                "right for an encrypted key" % (exc.reason or exc))
+                "right for an encrypted key" % (getattr(exc, "reason", None) or exc))
         except OSError as exc:
             raise ConfigurationError("client_cert/client_key could not be read: %s" % exc.strerror)
     elif client_key:

@@ -134,7 +134,7 @@ class FakeCentralNode(FakeHttpsServer):
         if not request.path.startswith(BASE_PREFIX):
             return json_error(404, "not found")
         rest = request.path[len(BASE_PREFIX):]
-        external_id, _, resource = rest.partition("/")
+        external_id, _sep, resource = rest.partition("/")
         if external_id not in self.external_system_ids:
             return json_error(401, "Authorization required: unknown external system %s" % external_id)
         if resource == "sensors" and request.method == "GET":

@@ -125,12 +125,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fault = fake.take_fault(self.command, self.path)
         if fault is not None and fault.action == "drop_before":
-            fake.record(Request(self.command, self.path, self.headers, b"", conn_id, peer), None, fault="drop_before")
+            fake.record(Request(self.command, self.path, self.headers, b"", conn_id, peer), fault="drop_before")
             self.close_connection = True
             self._abort()
             return
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, self.headers, body, conn_id, peer)
+        entry = fake.record(request, fault=fault.action if fault else None)
         if fake.latency:
             time.sleep(fake.latency)
         if fault is not None and fault.delay:
@@ -141,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["Retry-After"] = str(fault.retry_after)
             response = Response(fault.status, fault.body if fault.body is not None
                                 else {"message": "injected fault: HTTP %d" % fault.status}, headers)
-            fake.record(request, response, fault="status")
+            entry["status"] = response.status
             self._send(response)
             return
         with fake.state_lock:
@@ -149,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
                 response = fake.handle_api(request)
             except Exception as exc:  # pylint: disable=broad-except
                 response = json_error(500, "fake server error: %r" % exc)
-        fake.record(request, response, fault=fault.action if fault else None)
+        entry["status"] = response.status
         if fault is not None and fault.action == "drop_after":
             self.close_connection = True
             self._abort()
@@ -284,13 +285,14 @@ class FakeHttpsServer:
         return "https://%s:%d" % (self.host, self.port)
 
     # ---- log ---------------------------------------------------------------------------
-    def record(self, request, response, fault=None):
+    def record(self, request, fault=None):
+        """Log a request on arrival; the handler fills in ``status`` once it is known."""
         entry = {"conn": request.conn_id, "method": request.method, "path": request.path,
-                 "query": dict(request.query), "json": request.json,
-                 "status": response.status if response is not None else None, "fault": fault,
+                 "query": dict(request.query), "json": request.json, "status": None, "fault": fault,
                  "time": time.time()}
         with self._log_lock:
             self.requests.append(entry)
+        return entry
 
     def record_connection(self, conn_id, ok, peer=None, error=None):
         with self._log_lock:

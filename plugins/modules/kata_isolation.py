@@ -1,0 +1,313 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kata_isolation
+short_description: Isolate an Endpoint Agent host from the network through a KATA/KEDR Central Node
+version_added: 0.1.0
+description:
+  - Creates, changes or deletes the network isolation rule of one Kaspersky Endpoint Agent host
+    through the Response API of a Kaspersky Anti Targeted Attack Platform (KATA/KEDR) Central Node.
+  - Reads the host's current rule first (one C(GET settings) request, plus one C(GET sensors) request
+    when the host is given by name or IP) and sends one C(POST) only when the isolation time or the set
+    of exclusions differs. The order of O(exclusions) does not matter.
+  - The isolation time is given in seconds (O(auto_turnoff_timeout)) or in hours
+    (O(auto_turnoff_timeout_hours)). Seconds values below one hour are refused, so an hours value put
+    into the seconds field (a mistake the vendor's Postman collection makes) never reaches the Central Node.
+  - The Central Node does not delete a rule when its isolation time runs out. A later run with the same
+    settings therefore reports no change although the host is no longer isolated; use O(force=true) to
+    isolate it again.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
+extends_documentation_fragment:
+  - kaspersky.edr.kata
+  - kaspersky.edr.kata.sensor
+attributes:
+  check_mode:
+    support: full
+    description: Reads the current rule and reports what would change; never sends a C(POST) or C(DELETE).
+  diff_mode:
+    support: full
+    description: Shows the rule before and after the run in module option names.
+options:
+  state:
+    description:
+      - V(present) isolates the host with the given time and exclusions.
+      - V(absent) deletes the host's isolation rule, which ends the isolation. Nothing is sent when the host
+        has no rule. O(auto_turnoff_timeout), O(auto_turnoff_timeout_hours), O(exclusions) and O(force) are
+        refused with V(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+  auto_turnoff_timeout:
+    description:
+      - How long the isolation lasts, in B(seconds); the API's C(autoTurnoffTimeoutInSec).
+      - Allowed range 3600..35996400 (1..9999 hours). For example V(7200) is two hours.
+      - Values below 3600 are refused with a hint to use O(auto_turnoff_timeout_hours).
+      - Required with O(state=present) unless O(auto_turnoff_timeout_hours) is set; mutually exclusive with it.
+    type: int
+  auto_turnoff_timeout_hours:
+    description:
+      - How long the isolation lasts, in B(hours), 1..9999. Sent to the API as O(auto_turnoff_timeout_hours) * 3600 seconds.
+      - Mutually exclusive with O(auto_turnoff_timeout).
+    type: int
+  exclusions:
+    description:
+      - Traffic that keeps flowing while the host is isolated (the API's C(excludedRules)).
+      - The module manages the complete list. The order does not matter and repeated items are ignored with a warning.
+      - Each item must set at least one of O(exclusions[].remote_address), O(exclusions[].protocol),
+        O(exclusions[].local_ports) or O(exclusions[].remote_ports); an item with only a direction would let all
+        traffic in that direction through.
+      - An empty list or no value means no exclusions; exclusions a current rule has are then removed.
+    type: list
+    elements: dict
+    suboptions:
+      direction:
+        description:
+          - Direction of the traffic that is not blocked.
+        type: str
+        choices: [inbound, outbound, both]
+        default: both
+      protocol:
+        description:
+          - IANA IP protocol number, 0..255 (for example V(6) TCP, V(17) UDP, V(1) ICMP).
+          - Not set means all protocols.
+        type: int
+      remote_address:
+        description:
+          - One IPv4 or IPv6 address of the remote host; sent as C(remoteIpv4Address) or C(remoteIpv6Address).
+          - No prefix lengths or host names.
+        type: str
+      local_ports:
+        description:
+          - Local port range, the API's C(localPortRange). Only with O(exclusions[].direction=inbound) or
+            O(exclusions[].direction=outbound); the API refuses port ranges for bidirectional rules.
+        type: dict
+        suboptions:
+          from:
+            description: First port, 1..65535.
+            type: int
+            required: true
+          to:
+            description: Last port, 1..65535, not less than O(exclusions[].local_ports.from). Defaults to O(exclusions[].local_ports.from).
+            type: int
+      remote_ports:
+        description:
+          - Remote port range, the API's C(remotePortRange). Only with O(exclusions[].direction=inbound) or
+            O(exclusions[].direction=outbound); the API refuses port ranges for bidirectional rules.
+        type: dict
+        suboptions:
+          from:
+            description: First port, 1..65535.
+            type: int
+            required: true
+          to:
+            description: Last port, 1..65535, not less than O(exclusions[].remote_ports.from). Defaults to O(exclusions[].remote_ports.from).
+            type: int
+  force:
+    description:
+      - Send the rule even when the current rule already matches. This starts the isolation time again and
+        isolates a host whose earlier isolation has run out (the Central Node keeps expired rules).
+      - Always reports a change.
+    type: bool
+    default: false
+notes:
+  - Exactly one of O(sensor_id), O(sensor_hostname) or O(sensor_ip) selects the host.
+  - Every option is checked before the first request; an invalid value fails with a message naming the option
+    and the allowed range.
+  - The API answers a C(POST) without the resulting settings, so after a change RV(api_settings) is the body the
+    module sent.
+seealso:
+  - module: kaspersky.edr.kata_sensor_info
+"""
+
+EXAMPLES = r"""
+- name: Isolate a host for 4 hours, keep the KSC server and DNS reachable
+  kaspersky.edr.kata_isolation:
+    kata_host: kata-cn.example.com
+    external_system_id: 4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d
+    client_cert: /etc/ansible/kata/client.pem
+    client_key: /etc/ansible/kata/client.key
+    ca_path: /etc/ansible/kata/ca.pem
+    sensor_hostname: WS-001.corp.example
+    auto_turnoff_timeout_hours: 4
+    exclusions:
+      - remote_address: 10.0.0.10          # KSC server, any protocol, both directions
+      - direction: outbound
+        protocol: 17                       # UDP
+        remote_address: 10.0.0.53
+        remote_ports:
+          from: 53
+          to: 53
+  delegate_to: localhost
+
+- name: Isolate by sensor ID for two hours (7200 seconds); connection options from KATA_* variables
+  kaspersky.edr.kata_isolation:
+    sensor_id: e6aa2842-fb29-fa7c-84f2-4c2009bfc2d3
+    auto_turnoff_timeout: 7200
+  delegate_to: localhost
+
+- name: Isolate again although the rule is unchanged (its time ran out, or restart the timer)
+  kaspersky.edr.kata_isolation:
+    sensor_ip: 10.20.0.2
+    auto_turnoff_timeout_hours: 8
+    force: true
+  delegate_to: localhost
+
+- name: End the isolation (deletes the rule if there is one)
+  kaspersky.edr.kata_isolation:
+    sensor_hostname: WS-001.corp.example
+    state: absent
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+sensor_id:
+  description: Sensor ID of the host (as given, or as resolved from the host name or IP).
+  returned: always
+  type: str
+  sample: e6aa2842-0000-0000-0000-000000000001
+isolation:
+  description:
+    - The host's isolation rule after the run (in check mode, what it would be), in module option names.
+    - An empty dict when the host has no rule.
+  returned: always
+  type: dict
+  contains:
+    auto_turnoff_timeout:
+      description: Isolation time in seconds; null if the API's value is not a number.
+      type: int
+      sample: 14400
+    auto_turnoff_timeout_hours:
+      description: The same time in hours.
+      type: float
+      sample: 4.0
+    exclusions:
+      description: The exclusions with defaults applied; keys that are not set are null.
+      type: list
+      elements: dict
+      sample:
+        - direction: outbound
+          protocol: 17
+          remote_address: 10.0.0.53
+          local_ports: null
+          remote_ports: {"from": 53, "to": 53}
+  sample:
+    auto_turnoff_timeout: 14400
+    auto_turnoff_timeout_hours: 4.0
+    exclusions:
+      - direction: both
+        protocol: null
+        remote_address: 10.0.0.10
+        local_ports: null
+        remote_ports: null
+api_settings:
+  description:
+    - The rule after the run as the API shows it (C(autoTurnoffTimeoutInSec), C(excludedRules)).
+    - Without a change, the settings the Central Node returned; after a change (or in check mode), the settings
+      the module sent (or would send). An empty dict when the host has no rule.
+  returned: always
+  type: dict
+  sample:
+    autoTurnoffTimeoutInSec: 14400
+    excludedRules:
+      - direction: both
+        remoteIpv4Address: 10.0.0.10
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import SETTINGS_ISOLATION
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import (
+    DIRECTIONS,
+    DEFAULT_DIRECTION,
+    IsolationOptionError,
+    isolation_from_api,
+    isolation_to_api,
+    rule_exists,
+    same_isolation,
+    validate_options,
+    validate_sensor,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
+    api_errors,
+    kata_client,
+    kata_connection_spec,
+    sensor_selection_spec,
+)
+
+# Module option -> KataClient.resolve_sensor() argument.
+SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "sensor_ip": "ip"}
+
+
+def port_range_spec():
+    return dict(type="dict", options={"from": dict(type="int", required=True), "to": dict(type="int")})
+
+
+def argument_spec():
+    spec = kata_connection_spec()
+    spec.update(sensor_selection_spec())
+    spec.update(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        auto_turnoff_timeout=dict(type="int"),
+        auto_turnoff_timeout_hours=dict(type="int"),
+        exclusions=dict(type="list", elements="dict", options=dict(
+            direction=dict(type="str", default=DEFAULT_DIRECTION, choices=list(DIRECTIONS)),
+            protocol=dict(type="int"),
+            remote_address=dict(type="str"),
+            local_ports=port_range_spec(),
+            remote_ports=port_range_spec(),
+        )),
+        force=dict(type="bool", default=False),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    try:
+        desired, warnings = validate_options(params)
+    except IsolationOptionError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    for warning in warnings:
+        module.warn(warning)
+    sensor_option, sensor_value = validate_sensor(params)
+
+    client = kata_client(module)
+    with api_errors(module, changed=False):
+        sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[sensor_option]: sensor_value})
+        sensor_id = sensor["sensor_id"]
+        current_api = client.get_settings(sensor_id, SETTINGS_ISOLATION)
+        current = isolation_from_api(current_api)
+
+        if params["state"] == "present":
+            changed = params["force"] or not same_isolation(current, desired)
+            if changed:
+                after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
+                after = isolation_from_api(after_api)
+                if not module.check_mode:
+                    client.post_settings(sensor_id, SETTINGS_ISOLATION, after_api)
+            else:
+                after_api, after = current_api, current
+        else:
+            changed = rule_exists(current_api)
+            after_api, after = {}, {}
+            if changed and not module.check_mode:
+                client.delete_settings(sensor_id, SETTINGS_ISOLATION)
+    client.close()
+
+    result = dict(changed=changed, sensor_id=sensor_id, isolation=after, api_settings=after_api)
+    if module._diff:
+        result["diff"] = dict(before=current, after=after)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

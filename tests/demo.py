@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``make demo``: start the embedded fake servers and run the real playbooks against them.
+
+No Kaspersky product is needed. Every step is an ordinary ``ansible-playbook`` run of a
+playbook in ``playbooks/``; its output is shown as is. The fakes stop when the demo ends.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from tests.fakes import pki
+from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_DIR = os.path.join(REPO_ROOT, ".demo")
+UI_RULE_HASH = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"
+
+
+def banner(text):
+    line = "=" * 78
+    print("\n%s\n== %s\n%s" % (line, text, line))
+    sys.stdout.flush()
+
+
+def start_ksc(paths):
+    """The fake KSC, when this checkout has it."""
+    try:
+        from tests.fakes import ksc_server  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None, {}
+    return ksc_server.start_for_demo(paths)
+
+
+class Demo:
+    def __init__(self):
+        if os.path.isdir(DEMO_DIR):
+            shutil.rmtree(DEMO_DIR)
+        os.makedirs(DEMO_DIR)
+        self.paths = pki.generate(os.path.join(DEMO_DIR, "pki"))
+        self.central_node = FakeCentralNode(self.paths, sensors=5, task_completion_seconds=2).start()
+        self.ksc, ksc_env = start_ksc(self.paths)
+        self.collections = tempfile.mkdtemp(prefix="kaspersky-edr-demo-")
+        namespace = os.path.join(self.collections, "ansible_collections", "kaspersky")
+        os.makedirs(namespace)
+        os.symlink(REPO_ROOT, os.path.join(namespace, "edr"))
+        self.env = dict(os.environ)
+        self.env.update({
+            "ANSIBLE_COLLECTIONS_PATH": self.collections,
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+            "ANSIBLE_FORCE_COLOR": os.environ.get("ANSIBLE_FORCE_COLOR", "0"),
+            "KATA_HOST": "127.0.0.1",
+            "KATA_PORT": str(self.central_node.port),
+            "KATA_EXTERNAL_SYSTEM_ID": DEFAULT_EXTERNAL_SYSTEM_ID,
+            "KATA_CLIENT_CERT": self.paths["client"],
+            "KATA_CLIENT_KEY": self.paths["client_key"],
+            "KATA_CA_PATH": self.paths["ca"],
+        })
+        self.env.update(ksc_env)
+        self.failures = []
+
+    def close(self):
+        self.central_node.stop()
+        if self.ksc is not None:
+            self.ksc.stop()
+        shutil.rmtree(self.collections, ignore_errors=True)
+
+    def playbook(self, title, playbook, *args, **extra_vars):
+        path = os.path.join(REPO_ROOT, "playbooks", playbook)
+        if not os.path.exists(path):
+            print("\n(skipping %s: %s is not in this checkout)" % (title, playbook))
+            return
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", path]
+        command += list(args)
+        if extra_vars:
+            command += ["-e", json.dumps(extra_vars)]
+        banner(title)
+        shown = ["ansible-playbook", "-i", "localhost,", os.path.relpath(path, REPO_ROOT)] + list(args)
+        if extra_vars:
+            shown += ["-e", "'%s'" % json.dumps(extra_vars)]
+        print("$ " + " ".join(shown))
+        sys.stdout.flush()
+        proc = subprocess.run(command, env=self.env, cwd=REPO_ROOT, check=False)
+        if proc.returncode != 0:
+            self.failures.append(title)
+
+    def plant_ui_rule(self, sensor):
+        banner("A colleague blocks a file by hand in the web UI of %s" % sensor["host"])
+        self.central_node.set_prevention(sensor["sensorId"], [
+            {"file": {"sha256": UI_RULE_HASH, "name": "blocked by hand in the web UI"}}])
+        print(json.dumps({"sensor": sensor["host"], "prevention": self.central_node.get_prevention(
+            sensor["sensorId"])}, indent=2))
+
+    def run(self):
+        sensors = self.central_node.sensors
+        first, second, third = sensors[0], sensors[1], sensors[2]
+        banner("Fake Central Node at %s (mutual TLS, CA %s)" % (self.central_node.url, self.paths["ca"]))
+        self.playbook("List the Endpoint Agent hosts", "list_sensors.yml", with_settings=False)
+
+        self.playbook("Isolate a host by name for 4 hours", "isolate_host.yml",
+                      sensor_hostname=first["host"], isolation_hours=4)
+        self.playbook("Run it again: nothing changes", "isolate_host.yml",
+                      sensor_hostname=first["host"], isolation_hours=4)
+        self.playbook("Release the host", "release_host.yml", sensor_hostname=first["host"])
+
+        self.plant_ui_rule(second)
+        self.playbook("Merge mode: block one more hash, the web UI rule stays", "block_hashes.yml",
+                      sensor_hostname=second["host"],
+                      hashes=["44d88612fea8a8f36de82e1278abb02f"])
+        self.playbook("GitOps drift report (check mode, diff)", "prevention_gitops.yml", "--check", "--diff")
+        self.playbook("GitOps enforcement (exclusive mode): the host ends with exactly the listed hashes",
+                      "prevention_gitops.yml", "--diff")
+        self.playbook("Show the hosts with their settings now", "list_sensors.yml")
+
+        self.playbook("Run a response script on a host by IP", "run_response_script.yml",
+                      sensor_ip=third["ip"], executable="C:\\response\\collect.bat",
+                      arguments="/quick", working_directory="C:\\response")
+        self.playbook("KSC: quarantine a file on a host through Kaspersky Security Center",
+                      "ksc_edr_response.yml")
+        banner("Demo finished: %s" % ("all steps succeeded" if not self.failures
+                                       else "FAILED steps: " + ", ".join(self.failures)))
+        return 1 if self.failures else 0
+
+
+def main():
+    demo = Demo()
+    try:
+        return demo.run()
+    finally:
+        demo.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
