@@ -26,6 +26,8 @@ import yaml
 from tests.fakes import pki
 from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
 
+pytest_plugins = ["tests.ksc_fixtures"]
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E_DIR = os.path.join(REPO_ROOT, "tests", "e2e")
 

@@ -129,8 +129,8 @@ class Demo:
                       arguments="/quick", working_directory="C:\\response")
         self.playbook("KSC: quarantine a file on a host through Kaspersky Security Center",
                       "ksc_edr_response.yml")
-        banner("Demo finished: %s" % ("all steps succeeded" if not self.failures
-                                       else "FAILED steps: " + ", ".join(self.failures)))
+        outcome = "FAILED steps: " + ", ".join(self.failures) if self.failures else "all steps succeeded"
+        banner("Demo finished: %s" % outcome)
         return 1 if self.failures else 0
 
 

@@ -189,7 +189,7 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import same_sensor_id, unwrap
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
     SENSOR_OPTIONS,

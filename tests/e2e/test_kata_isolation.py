@@ -290,12 +290,15 @@ def test_invalid_input_fails_before_any_request(run_playbook, central_node):
     assert central_node.handshakes() == []
 
 
-def test_api_errors_are_reported_without_writes(run_playbook, central_node):
+def test_api_errors_are_reported(run_playbook, central_node):
+    sensor = central_node.sensors[2]
+    central_node.add_fault(method="POST", path=r"/settings$", status=500, times=1)
     run = run_playbook(tasks=[
         dict(task("unknown id", sensor_id="00000000-0000-0000-0000-000000000000", auto_turnoff_timeout_hours=1),
              ignore_errors=True),
         dict(task("unknown host", sensor_hostname="ws-001.corp.example", auto_turnoff_timeout_hours=1),
              ignore_errors=True),
+        dict(task("server error", sensor_id=sensor["sensorId"], auto_turnoff_timeout_hours=1), ignore_errors=True),
     ])
     assert run.rc == 0, run
     message = failure_message(run, "unknown id")
@@ -303,7 +306,11 @@ def test_api_errors_are_reported_without_writes(run_playbook, central_node):
     message = failure_message(run, "unknown host")
     assert "sensor_hostname=ws-001.corp.example" in message and "WS-001.corp.example" in message
     assert run.result("unknown id")["changed"] is False
-    assert central_node.writes() == []
+    message = failure_message(run, "server error")
+    assert "POST" in message and "settings" in message and "500" in message
+    assert run.result("server error")["changed"] is False
+    assert [entry["status"] for entry in central_node.writes()] == [500]
+    assert central_node.get_isolation(sensor["sensorId"]) is None
 
 
 # ---- the playbooks ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     ApiError,
     ConfigurationError,
     HttpClient,

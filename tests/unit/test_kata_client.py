@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     KataClient,
     SensorNotFound,

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for the fake Kaspersky Security Center (registered from tests/conftest.py).
+
+``ksc``: the fake with fresh hosts, no incidents, no sessions and an empty log per test.
+``ksc_env``: KSC_* environment variables pointing the modules at it (env fallbacks).
+``ksc_client``: a factory of KscClient objects talking to it (unit tests).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
+
+
+@pytest.fixture(scope="session")
+def ksc_server(pki_paths):
+    fake = FakeKscServer(pki_paths)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def ksc(ksc_server):
+    """The fake KSC with its default hosts, no incidents and an empty log for each test."""
+    ksc_server.latency = 0
+    ksc_server.reset()
+    return ksc_server
+
+
+@pytest.fixture
+def ksc_env(ksc, pki_paths):
+    """Connection settings as environment variables (the modules' env fallbacks)."""
+    return {
+        "KSC_HOST": "127.0.0.1",
+        "KSC_PORT": str(ksc.port),
+        "KSC_USERNAME": DEFAULT_USER,
+        "KSC_PASSWORD": DEFAULT_PASSWORD,
+        "KSC_CA_PATH": pki_paths["ca"],
+    }
+
+
+@pytest.fixture
+def ksc_client(ksc, pki_paths):
+    """Build KscClient objects for the fake (closed at the end of the test)."""
+    from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import KscClient
+
+    clients = []
+
+    def make(**overrides):
+        settings = dict(ksc_host="127.0.0.1", ksc_port=ksc.port, ksc_username=DEFAULT_USER,
+                        ksc_password=DEFAULT_PASSWORD, ca_path=pki_paths["ca"], request_timeout=5, retries=2,
+                        sleep=lambda seconds: None)
+        settings.update(overrides)
+        client = KscClient(**settings)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
