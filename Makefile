@@ -34,7 +34,7 @@ sanity: venv
 	tests/tools/sanity.sh
 
 lint: venv
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production --offline
+	tests/tools/lint.sh
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint

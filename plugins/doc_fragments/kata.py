@@ -100,3 +100,81 @@ options:
       - Resolved with one C(GET sensors?ip=) request; zero or several matches fail and list the candidates.
     type: str
 """
+
+    # The connection options for controller plugins (inventory), read from the plugin's
+    # configuration or the same KATA_* environment variables the modules fall back to.
+    # The paths are strings: an empty value (as AWX injects for an unused field) means unset.
+    PLUGIN = r"""
+options:
+  kata_host:
+    description:
+      - Host name or IP address of the Central Node.
+    type: str
+    required: true
+    env:
+      - name: KATA_HOST
+  kata_port:
+    description:
+      - HTTPS port of the Central Node Response API.
+    type: int
+    default: 443
+    env:
+      - name: KATA_PORT
+  external_system_id:
+    description:
+      - ID of the external system registered in KATA for this client certificate.
+      - Usually a UUID, but any value without V(/), V(?), V(#), V(%) or whitespace is accepted.
+    type: str
+    required: true
+    env:
+      - name: KATA_EXTERNAL_SYSTEM_ID
+  client_cert:
+    description:
+      - Path to the PEM client certificate registered for the external system (mutual TLS).
+      - The private key may be in the same file.
+    type: str
+    required: true
+    env:
+      - name: KATA_CLIENT_CERT
+  client_key:
+    description:
+      - Path to the PEM private key of O(client_cert), when it is not inside that file.
+    type: str
+    env:
+      - name: KATA_CLIENT_KEY
+  client_key_passphrase:
+    description:
+      - Passphrase of an encrypted O(client_key).
+      - Prefer the environment variable or an C(!vault) encrypted value over plain text in the file.
+    type: str
+    env:
+      - name: KATA_CLIENT_KEY_PASSPHRASE
+  validate_certs:
+    description:
+      - Verify the Central Node's TLS certificate.
+      - Set to V(false) only for a lab; the plugin then warns.
+    type: bool
+    default: true
+    env:
+      - name: KATA_VALIDATE_CERTS
+  ca_path:
+    description:
+      - PEM CA bundle (file or directory) that signed the Central Node's certificate.
+      - Takes precedence over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
+    type: str
+    env:
+      - name: KATA_CA_PATH
+  request_timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request is repeated after a connection error or HTTP 429, 502, 503 or 504,
+        with exponential backoff and the server's C(Retry-After) (capped at 60 seconds).
+    type: int
+    default: 3
+requirements:
+  - requests
+"""

@@ -85,8 +85,8 @@ requirements:
   - requests
 notes:
   - The modules speak the KSC OpenAPI wire protocol themselves; the vendor's KlAkOAPI package is not needed.
-  - The modules run on the controller (or any host that can reach the Administration Server); use
-    C(delegate_to: localhost) or a local connection.
+  - "The modules run on the controller (or any host that can reach the Administration Server): use
+    C(delegate_to: localhost) or a local connection."
   - Use the C(group/kaspersky.edr.ksc) action group in C(module_defaults) to set the connection
     options once.
 """

@@ -153,6 +153,10 @@ class KataClient:
         params = dict((key, value) for key, value in params.items() if value not in (None, ""))
         return [normalize_sensor(raw) for raw in read_sensors(self._json("GET", "sensors", params or None))]
 
+    def list_sensors_raw(self):
+        """Every sensor exactly as the API lists it, without the normalized keys (inventory plugin)."""
+        return read_sensors(self._json("GET", "sensors"))
+
     def resolve_sensor(self, sensor_id=None, hostname=None, ip=None):
         """One sensor's ID: given directly (no request) or looked up by host name or IP."""
         if sensor_id:

@@ -335,8 +335,8 @@ class KscClient:
             items = []
             wanted = total if limit is None else min(total, limit)
             while len(items) < wanted:
-                _, out = self.call("ChunkAccessor.GetItemsChunk", {
-                    "strAccessor": accessor, "nStart": len(items), "nCount": min(chunk_size, wanted - len(items))})
+                out = self.call("ChunkAccessor.GetItemsChunk", {
+                    "strAccessor": accessor, "nStart": len(items), "nCount": min(chunk_size, wanted - len(items))})[1]
                 chunk = read_chunk(out)
                 if not chunk:
                     break
@@ -356,7 +356,7 @@ class KscClient:
 
     def search(self, method, params, limit=None):
         """Run a Find* method that returns ``strAccessor``; ``(total, items)``."""
-        _, out = self.call(method, params)
+        out = self.call(method, params)[1]
         accessor = out.get("strAccessor")
         if not isinstance(accessor, str) or not accessor:
             raise ApiError("POST %s: the answer has no strAccessor: %.200s" % (method, json.dumps(out)),
@@ -380,7 +380,7 @@ class KscClient:
         (``KLHST_WKS_DNSNAME``) or, for ``name.domain``, DNS name plus DNS domain.
         """
         if host_id:
-            _, hosts = self.find_hosts(filter_equals("KLHST_WKS_HOSTNAME", host_id), limit=2)
+            hosts = self.find_hosts(filter_equals("KLHST_WKS_HOSTNAME", host_id), limit=2)[1]
             if len(hosts) == 1:
                 return hosts[0]
             if not hosts:
@@ -402,13 +402,13 @@ class KscClient:
                            % (max(total, len(unique)), hostname, describe_hosts(unique), more))
 
     def _similar_hosts(self, hostname, limit=10):
-        short = str(hostname).split(".")[0]
+        short = str(hostname).split(".", 1)[0]
         if not short:
             return ""
         pattern = "*%s*" % filter_string(short)[1:-1]
         wstr_filter = '(|(KLHST_WKS_DN="%s")(KLHST_WKS_DNSNAME="%s"))' % (pattern, pattern)
         try:
-            _, hosts = self.find_hosts(wstr_filter, limit=limit)
+            hosts = self.find_hosts(wstr_filter, limit=limit)[1]
         except ApiError:
             return ""
         return describe_hosts(_unique_hosts(hosts))
@@ -434,12 +434,12 @@ class KscClient:
         """
         if added is None:
             added = datetime.datetime.now(datetime.timezone.utc)
-        retval, _ = self.call("HostGroup.AddIncident", {"pData": {
+        retval = self.call("HostGroup.AddIncident", {"pData": {
             "KLINCDT_SEVERITY": severity,
             "KLINCDT_ADDED": param_datetime(added),
             "KLINCDT_BODY": body,
             "KLHST_WKS_HOSTNAME": host_id,
-        }}, idempotent=False)
+        }}, idempotent=False)[0]
         return _as_int(unwrap_value(retval), "HostGroup.AddIncident")
 
     def update_incident(self, incident_id, data):
@@ -451,7 +451,7 @@ def hostname_filter(hostname):
     name = str(hostname)
     parts = [filter_equals("KLHST_WKS_DN", name), filter_equals("KLHST_WKS_DNSNAME", name)]
     if "." in name.strip(".") and not name.endswith("."):
-        short, _, domain = name.partition(".")
+        short, domain = name.split(".", 1)
         parts.append("(&%s%s)" % (filter_equals("KLHST_WKS_DNSNAME", short), filter_equals("KLHST_WKS_DNSDOMAIN", domain)))
     return "(|%s)" % "".join(parts)
 

@@ -86,6 +86,9 @@ def api_errors(module, **result):
     try:
         yield
     except ApiError as exc:
+        if exc.method is None and exc.status is None:
+            # Not an HTTP answer (e.g. no host matches target_hostname): the message says it all.
+            module.fail_json(msg=str(exc), **result)
         module.fail_json(msg=str(exc), api_error=exc.to_dict(), **result)
     except ConfigurationError as exc:
         module.fail_json(msg=str(exc), **result)

@@ -81,8 +81,8 @@ class ParamsError(ValueError):
 
 def describe_keys(task):
     spec = SCAN_AREA_PARAMS if task == "onDemandScan" else TASK_PARAMS[task]
-    required = [key for key, _, needed in spec if needed]
-    optional = [key for key, _, needed in spec if not needed]
+    required = [entry[0] for entry in spec if entry[2]]
+    optional = [entry[0] for entry in spec if not entry[2]]
     return "required: %s; optional: %s" % (", ".join(required) or "none", ", ".join(optional) or "none")
 
 
@@ -138,7 +138,7 @@ def _validate_scan_areas(params):
 
 
 def _validate_dict(task, params, spec, where):
-    allowed = [key for key, _, _ in spec]
+    allowed = [entry[0] for entry in spec]
     for key in params:
         if key not in allowed:
             raise ParamsError("%s.%s is not a parameter of task %s; allowed keys (case-sensitive): %s" % (

@@ -52,7 +52,7 @@ options:
     description:
       - The hashes to block (O(state=present)) or unblock (O(state=absent)).
       - Each item is an MD5 (32 hexadecimal digits) or SHA256 (64 hexadecimal digits) string, or a dict with
-        one key, C(md5) or C(sha256), for example V({sha256: 2e9f...c728}).
+        one key, C(md5) or C(sha256), whose value is the hash (see the examples).
       - Hashes are validated before any request, lower-cased and de-duplicated; surrounding whitespace is ignored.
         Quote hashes that contain only digits in YAML.
       - Required, so that O(exclusive=true) never clears a list by accident; use V([]) to clear on purpose.

@@ -354,10 +354,12 @@ def validate(module):
 
 
 class Runner:
-    def __init__(self, module, client):
+    def __init__(self, module, client, generated_task_id=None):
         self.module = module
         self.client = client
         self.params = module.params
+        # $guid behaviour: without task_id a fresh random UUID, so always a new task.
+        self.generated_task_id = generated_task_id or str(uuid.uuid4())
 
     def result(self, task_id, view, **extra):
         result = dict(task_id=task_id, task=view or {}, state=task_state(view) if view else "absent",
@@ -403,8 +405,7 @@ class Runner:
         if task_id is not None:
             view = self.client.get_task(task_id)
         else:
-            # $guid behaviour: a fresh random UUID, so this is always a new task.
-            task_id = str(uuid.uuid4())
+            task_id = self.generated_task_id
         after["task_id"] = task_id
         extra = dict(sensor_id=sensor_id, settings=wanted)
         if view is not None:
@@ -512,7 +513,8 @@ def main():
     validate(module)
     client = kata_client(module)
     runner = Runner(module, client)
-    with api_errors(module, changed=False, task_id=module.params["task_id"]):
+    task_id = module.params["task_id"] or (runner.generated_task_id if module.params["state"] == "present" else None)
+    with api_errors(module, changed=False, task_id=task_id):
         result = runner.absent() if module.params["state"] == "absent" else runner.present()
     client.close()
     module.exit_json(**result)

@@ -16,9 +16,10 @@ description:
     network isolation, execution prevention, malware scan) for Kaspersky Endpoint Security for Windows 12.9+
     through the Kaspersky Security Center (KSC 14.2+, KSC for Linux 15.2+) OpenAPI.
   - As the vendor documents it, the response is an incident created with C(HostGroup.AddIncident) whose
-    C(KLINCDT_BODY) is the JSON text C({"targetHost", "task", "params", "responseEventIncident": true,
-    "responseEventIncidentArea"}), then marked not handled with C(HostGroup.UpdateIncident). KSC turns it
-    into a task named C([Response][<incident_area>] <task> - <date> <time> - <ID>).
+    C(KLINCDT_BODY) is the JSON text of an object with exactly C(targetHost), C(task), C(params),
+    C(responseEventIncident) (true) and C(responseEventIncidentArea), then marked not handled with
+    C(HostGroup.UpdateIncident). KSC turns it into a task named
+    C([Response][<incident_area>] <task> - <date> <time> - <ID>).
   - KSC needs the background connection between the Administration Server and the Web Console for that.
   - Idempotent - when the host already has a pending (not handled) incident with the same O(task) and
     O(params), nothing is created and its ID is returned. Use O(force) to queue the response again.

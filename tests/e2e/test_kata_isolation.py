@@ -292,7 +292,7 @@ def test_invalid_input_fails_before_any_request(run_playbook, central_node):
 
 def test_api_errors_are_reported(run_playbook, central_node):
     sensor = central_node.sensors[2]
-    central_node.add_fault(method="POST", path=r"/settings$", status=500, times=1)
+    central_node.add_fault(method="POST", path=r"/settings\?", status=500, times=1)
     run = run_playbook(tasks=[
         dict(task("unknown id", sensor_id="00000000-0000-0000-0000-000000000000", auto_turnoff_timeout_hours=1),
              ignore_errors=True),

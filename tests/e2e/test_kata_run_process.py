@@ -206,7 +206,7 @@ def test_invalid_input_fails_before_any_request(central_node, run_playbook):
         "timeout": ({"sensor_id": sensor_id, "executable": "cmd.exe", "wait_timeout": 0}, "wait_timeout must be 1..86400"),
         "interval": ({"sensor_id": sensor_id, "executable": "cmd.exe", "wait_interval": 0}, "wait_interval must be"),
     }
-    run = run_playbook(tasks=[{"name": name, MODULE: args, "ignore_errors": True} for name, (args, _) in cases.items()])
+    run = run_playbook(tasks=[{"name": name, MODULE: args, "ignore_errors": True} for name, (args, _message) in cases.items()])
     assert run.rc == 0, run
     for name, (_args, message) in cases.items():
         result = run.result(name)
@@ -316,19 +316,32 @@ def test_role_check_mode_and_bad_input(central_node, run_playbook):
     assert central_node.log() == []
 
 
-def test_run_response_script_playbook(central_node, run_playbook):
+def test_run_response_script_playbook(central_node, run_playbook, kata_env):
     playbook = os.path.join(REPO_ROOT, "playbooks", "run_response_script.yml")
-    hosts = [central_node.sensors[0]["host"], central_node.sensors[2]["host"]]
-    extra = {"response_hosts": hosts, "response_incident": "INC-4711", "response_wait": True,
+    sensor = central_node.sensors[2]
+    by_ip = {"sensor_ip": sensor["ip"], "incident_id": "INC-4711", "response_wait": True,
              "response_wait_interval": 0.3}
-    first = run_playbook(playbook=playbook, extra_vars=extra)
+    first = run_playbook(playbook=playbook, extra_vars=by_ip)
     assert first.rc == 0, first
-    second = run_playbook(playbook=playbook, extra_vars=extra)
+    assert "created; state completed" in first.stdout, first.stdout
+    # The same incident again: the task is found, nothing is sent.
+    second = run_playbook(playbook=playbook, extra_vars=by_ip)
     assert second.rc == 0, second
-    assert "changed=0" in second.stdout, second.stdout
+    assert "changed=0" in second.stdout and "already there, nothing sent" in second.stdout, second.stdout
+    assert len(central_node.tasks) == 1
+    task = list(central_node.tasks.values())[0]
+    assert task["sensorId"] == sensor["sensorId"]
+    assert task["settings"] == {"schedule": {"startNow": True}, "execCommand": "C:\\response\\response_script.bat",
+                                "cmdLineParameters": "C:\\response\\", "workingDirectory": "C:\\response\\"}
+    # Without an incident ID: a new random task on every run; connection from extra vars, not env.
+    connection = {"kata_host": kata_env["KATA_HOST"], "kata_port": int(kata_env["KATA_PORT"]),
+                  "external_system_id": kata_env["KATA_EXTERNAL_SYSTEM_ID"], "client_cert": kata_env["KATA_CLIENT_CERT"],
+                  "client_key": kata_env["KATA_CLIENT_KEY"], "ca_path": kata_env["KATA_CA_PATH"]}
+    third = run_playbook(playbook=playbook, with_kata_env=False, extra_vars=dict(
+        connection, sensor_hostname=sensor["host"], executable="C:\\response\\collect.bat", arguments="/quick"))
+    assert third.rc == 0, third
+    assert "(random ID)" in third.stdout
     assert len(central_node.tasks) == 2
-    for task in central_node.tasks.values():
-        assert task["settings"] == {"schedule": {"startNow": True},
-                                    "execCommand": "C:\\response\\response_script.bat",
-                                    "cmdLineParameters": "C:\\response\\", "workingDirectory": "C:\\response\\"}
     assert len(central_node.log("POST", TASKS)) == 2
+    missing = run_playbook(playbook=playbook)
+    assert missing.rc != 0 and "Pass exactly one of" in missing.stdout

@@ -176,6 +176,24 @@ def parse_filter(text, attributes):
     return node
 
 
+def _all_of(parts):
+    def predicate(record):
+        return all(part(record) for part in parts)
+    return predicate
+
+
+def _any_of(parts):
+    def predicate(record):
+        return any(part(record) for part in parts)
+    return predicate
+
+
+def _negation(inner):
+    def predicate(record):
+        return not inner(record)
+    return predicate
+
+
 class _FilterParser:
     def __init__(self, text, attributes):
         self.text = text
@@ -207,13 +225,11 @@ class _FilterParser:
                 self.ws()
             if not parts:
                 raise FilterError("%r needs at least one filter at position %d" % (char, self.pos))
-            node = (lambda record, parts=parts: all(part(record) for part in parts)) if char == "&" else \
-                (lambda record, parts=parts: any(part(record) for part in parts))
+            node = _all_of(parts) if char == "&" else _any_of(parts)
         elif char == "!":
             self.pos += 1
             self.ws()
-            inner = self.filter()
-            node = lambda record: not inner(record)  # noqa: E731
+            node = _negation(self.filter())
         else:
             node = self.item()
         self.ws()
@@ -410,7 +426,7 @@ class FakeKscServer(FakeHttpsServer):
     def host_by_dn(self, dn, index=0):
         return [host for host in self.hosts if host["KLHST_WKS_DN"] == dn][index]
 
-    def host(self, ksc_host_id):
+    def find_host(self, ksc_host_id):
         for host in self.hosts:
             if host["KLHST_WKS_HOSTNAME"].lower() == str(ksc_host_id).lower():
                 return host
@@ -419,7 +435,7 @@ class FakeKscServer(FakeHttpsServer):
     def add_incident(self, ksc_host_id, body, handled=False, severity=2, added=None):
         """Plant an incident directly (as KUMA or a person would have), return its ID."""
         with self.state_lock:
-            host = self.host(ksc_host_id)
+            host = self.find_host(ksc_host_id)
             if host is None:
                 raise KeyError("unknown host %s" % ksc_host_id)
             incident_id = self.next_incident_id
@@ -749,13 +765,13 @@ class FakeKscServer(FakeHttpsServer):
     def _get_items_count(self, session, conn_id, params):
         method = "ChunkAccessor.GetItemsCount"
         self._check_names(method, params, ("strAccessor",))
-        _, entry = self._accessor(method, conn_id, params)
+        entry = self._accessor(method, conn_id, params)[1]
         return {"PxgRetVal": {"type": "long", "value": len(entry["items"])}}
 
     def _get_items_chunk(self, session, conn_id, params):
         method = "ChunkAccessor.GetItemsChunk"
         self._check_names(method, params, ("strAccessor", "nStart", "nCount"))
-        _, entry = self._accessor(method, conn_id, params)
+        entry = self._accessor(method, conn_id, params)[1]
         start = self._arg(method, params, "nStart", "int")
         count = self._arg(method, params, "nCount", "int")
         if start < 0 or count < 0:
@@ -767,7 +783,7 @@ class FakeKscServer(FakeHttpsServer):
     def _release(self, session, conn_id, params):
         method = "ChunkAccessor.Release"
         self._check_names(method, params, ("strAccessor",))
-        _, entry = self._accessor(method, conn_id, params)
+        entry = self._accessor(method, conn_id, params)[1]
         entry["released"] = True
         entry["items"] = []
         return {}

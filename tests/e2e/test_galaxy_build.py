@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release artifact: ansible-galaxy collection build, install into a clean path, run from there.
+
+Also checks the execution environment definition (meta/execution-environment.yml) with
+ansible-builder (``create`` writes the build context without a container runtime, and
+``introspect`` shows what another EE would pull in for this collection).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+import yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+
+def galaxy_version():
+    with open(os.path.join(REPO_ROOT, "galaxy.yml")) as handle:
+        return yaml.safe_load(handle)["version"]
+
+
+def run(command, env=None, cwd=None, timeout=300):
+    proc = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, "%s\nSTDOUT:\n%s\nSTDERR:\n%s" % (" ".join(command), proc.stdout, proc.stderr)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    out = tmp_path_factory.mktemp("galaxy_build")
+    run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(out), REPO_ROOT])
+    path = out / ("kaspersky-edr-%s.tar.gz" % galaxy_version())
+    assert path.is_file(), os.listdir(str(out))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def installed(artifact, tmp_path_factory):
+    root = tmp_path_factory.mktemp("installed_collections")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_HOME=str(root / "home"))
+    run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(root), artifact],
+        env=env)
+    assert (root / "ansible_collections" / "kaspersky" / "edr" / "MANIFEST.json").is_file()
+    return str(root)
+
+
+def test_artifact_holds_the_collection_and_no_junk(artifact):
+    with tarfile.open(artifact) as archive:
+        names = archive.getnames()
+        manifest = json.load(archive.extractfile("MANIFEST.json"))
+    assert manifest["collection_info"]["namespace"] == "kaspersky"
+    assert manifest["collection_info"]["name"] == "edr"
+    for required in ("FILES.json", "README.md", "meta/runtime.yml", "meta/execution-environment.yml",
+                     "plugins/modules/kata_sensor_info.py", "plugins/inventory/kata_sensors.py",
+                     "plugins/module_utils/kata.py", "plugins/doc_fragments/kata.py", "playbooks/isolate_host.yml",
+                     "extensions/eda/rulebooks/kata_response.yml", "docs/awx/credential_types/kata_central_node.yml",
+                     "requirements.txt", "changelogs/changelog.yaml"):
+        assert required in names, required
+    junk = [name for name in names
+            if name.split("/")[0] in (".venv", ".git", "build", ".demo", ".pytest_cache", ".ansible", ".cache", ".ci")
+            or "__pycache__" in name.split("/") or name.endswith((".pyc", ".tar.gz", ".pem", ".key"))
+            or name.startswith("tests/output")]
+    assert junk == []
+
+
+def test_playbook_runs_from_the_installed_collection(installed, run_playbook, ansible_env, kata_env, central_node):
+    env = {"ANSIBLE_COLLECTIONS_PATH": installed}
+    run_ = run_playbook(tasks=[{"name": "info", "kaspersky.edr.kata_sensor_info": {"hostname": "WS-002.corp.example"}}],
+                        env=env)
+    assert run_.rc == 0, run_
+    assert [sensor["hostname"] for sensor in run_.result("info")["sensors"]] == ["WS-002.corp.example"]
+
+    full_env = dict(ansible_env, **kata_env)
+    full_env.update(env)
+    # The module really comes from the installed copy, not from this checkout.
+    doc = run([os.path.join(BIN, "ansible-doc"), "--json", "kaspersky.edr.kata_sensor_info"], env=full_env)
+    filename = json.loads(doc.stdout)["kaspersky.edr.kata_sensor_info"]["doc"]["filename"]
+    assert os.path.realpath(filename).startswith(os.path.realpath(installed)), filename
+    # A collection playbook by FQCN (what the EDA rulebook runs), and the inventory plugin.
+    book = run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "kaspersky.edr.list_sensors",
+                "-e", "with_settings=false"], env=full_env, cwd=installed)
+    assert "WS-003.corp.example" in book.stdout
+    config = os.path.join(installed, "edr.kata_sensors.yml")
+    with open(config, "w") as handle:
+        handle.write("plugin: kaspersky.edr.kata_sensors\n")
+    inventory = run([os.path.join(BIN, "ansible-inventory"), "-i", config, "--graph"], env=full_env, cwd=installed)
+    assert "WS-001.corp.example" in inventory.stdout
+    assert central_node.writes() == []
+
+
+def requirement_lines(path):
+    with open(path) as handle:
+        return [line.split("#")[0].strip() for line in handle if line.split("#")[0].strip()]
+
+
+def test_execution_environment_definition_matches_the_requirements():
+    with open(os.path.join(REPO_ROOT, "meta", "execution-environment.yml")) as handle:
+        definition = yaml.safe_load(handle)
+    assert definition["version"] == 3
+    deps = definition["dependencies"]
+    # Inline lists: read the same way by `ansible-builder build -f` and by introspection.
+    assert isinstance(deps["python"], list) and isinstance(deps.get("system", []), list)
+    assert deps["python"] == requirement_lines(os.path.join(REPO_ROOT, "requirements.txt"))
+    assert "ansible-core" in deps["ansible_core"]["package_pip"] and deps["ansible_runner"]["package_pip"]
+
+
+def test_ansible_builder_creates_a_context_with_the_collection(artifact, tmp_path):
+    builder = os.path.join(BIN, "ansible-builder")
+    if not os.path.exists(builder):
+        pytest.skip("ansible-builder is not installed (pip install -r tests/requirements.txt)")
+    # The same layout as the repository: meta/execution-environment.yml and build/ee/<artifact>.
+    (tmp_path / "meta").mkdir()
+    shutil.copy(os.path.join(REPO_ROOT, "meta", "execution-environment.yml"), str(tmp_path / "meta"))
+    (tmp_path / "build" / "ee").mkdir(parents=True)
+    shutil.copy(artifact, str(tmp_path / "build" / "ee"))
+    context = tmp_path / "context"
+    run([builder, "create", "-f", str(tmp_path / "meta" / "execution-environment.yml"), "-c", str(context),
+         "--output-filename", "Containerfile"])
+    containerfile = (context / "Containerfile").read_text()
+    assert "ansible-galaxy collection install --offline /tmp/kaspersky-edr/kaspersky-edr-*.tar.gz" in containerfile
+    assert (context / "_build" / "collections" / os.path.basename(artifact)).is_file()
+    assert "requests>=2.28" in (context / "_build" / "requirements.txt").read_text()
+
+
+def test_ansible_builder_introspection_finds_the_python_requirements(installed):
+    builder = os.path.join(BIN, "ansible-builder")
+    if not os.path.exists(builder):
+        pytest.skip("ansible-builder is not installed (pip install -r tests/requirements.txt)")
+    proc = run([builder, "introspect", "--sanitize", installed])
+    assert "requests>=2.28" in proc.stdout and "kaspersky.edr" in proc.stdout, proc.stdout
