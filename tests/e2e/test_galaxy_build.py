@@ -66,7 +66,7 @@ def test_artifact_holds_the_collection_and_no_junk(artifact):
                      "plugins/modules/kata_sensor_info.py", "plugins/inventory/kata_sensors.py",
                      "plugins/module_utils/kata.py", "plugins/doc_fragments/kata.py", "playbooks/isolate_host.yml",
                      "extensions/eda/rulebooks/kata_response.yml", "docs/awx/credential_types/kata_central_node.yml",
-                     "requirements.txt", "changelogs/changelog.yaml"):
+                     "requirements.txt", "meta/requirements.txt", "changelogs/changelog.yaml"):
         assert required in names, required
     junk = [name for name in names
             if name.split("/")[0] in (".venv", ".git", "build", ".demo", ".pytest_cache", ".ansible", ".cache", ".ci")
@@ -110,9 +110,12 @@ def test_execution_environment_definition_matches_the_requirements():
         definition = yaml.safe_load(handle)
     assert definition["version"] == 3
     deps = definition["dependencies"]
-    # Inline lists: read the same way by `ansible-builder build -f` and by introspection.
-    assert isinstance(deps["python"], list) and isinstance(deps.get("system", []), list)
-    assert deps["python"] == requirement_lines(os.path.join(REPO_ROOT, "requirements.txt"))
+    # `ansible-builder build -f meta/...` reads meta/<file>; introspection of the installed collection
+    # reads <collection root>/<file>: both must exist and say the same.
+    assert deps["python"] == "requirements.txt" and "system" not in deps
+    assert requirement_lines(os.path.join(REPO_ROOT, "meta", deps["python"])) == \
+        requirement_lines(os.path.join(REPO_ROOT, deps["python"]))
+    assert "requests>=2.28" in requirement_lines(os.path.join(REPO_ROOT, deps["python"]))
     assert "ansible-core" in deps["ansible_core"]["package_pip"] and deps["ansible_runner"]["package_pip"]
 
 
@@ -122,7 +125,8 @@ def test_ansible_builder_creates_a_context_with_the_collection(artifact, tmp_pat
         pytest.skip("ansible-builder is not installed (pip install -r tests/requirements.txt)")
     # The same layout as the repository: meta/execution-environment.yml and build/ee/<artifact>.
     (tmp_path / "meta").mkdir()
-    shutil.copy(os.path.join(REPO_ROOT, "meta", "execution-environment.yml"), str(tmp_path / "meta"))
+    for name in ("execution-environment.yml", "requirements.txt"):
+        shutil.copy(os.path.join(REPO_ROOT, "meta", name), str(tmp_path / "meta"))
     (tmp_path / "build" / "ee").mkdir(parents=True)
     shutil.copy(artifact, str(tmp_path / "build" / "ee"))
     context = tmp_path / "context"

@@ -166,6 +166,10 @@ INVALID = [
         {"enabled": True, "path": "", "recursive": False, "type": 19}]}, "params[0].type"),
     ("getFile unknown key", {"task": "getFile", "params": {
         "md5hash": "", "sha256hash": SHA256, "path": PATH, "Path": "x"}}, "params.Path"),
+    ("ioc_file for getFile", {"task": "getFile", "ioc_file": "/nonexistent/ioc.zip", "params": {
+        "md5hash": "", "sha256hash": SHA256, "path": PATH}}, "ioc_file"),
+    ("incident_area with brackets", {"task": "isolateHost", "params": {"action": 0}, "incident_area": "[SOAR]"},
+     "incident_area"),
 ]
 
 
@@ -178,7 +182,7 @@ def test_invalid_params_fail_before_any_request(ksc, ksc_env, run_playbook):
         result = run.result(name)
         assert failed(run, name), (name, result)
         assert key in result["msg"], (name, result["msg"])
-        assert args["task"] in result["msg"], (name, result["msg"])
+        assert args["task"] in result["msg"] or key == "incident_area", (name, result["msg"])
     assert ksc.log() == []
     assert ksc.handshakes() == []
 

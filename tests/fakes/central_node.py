@@ -271,9 +271,9 @@ class FakeCentralNode(FakeHttpsServer):
         schedule = task.get("schedule", {"startNow": True})
         if not isinstance(schedule, dict) or not isinstance(schedule.get("startNow", True), bool):
             return json_error(400, "Incorrect parameters: task.schedule.startNow must be a boolean")
-        for key in ("cmdLineParameters", "workingDirectory"):
-            if key in task and not isinstance(task[key], str):
-                return json_error(400, "Incorrect parameters: task.%s must be a string" % key)
+        for field in ("cmdLineParameters", "workingDirectory"):
+            if field in task and not isinstance(task[field], str):
+                return json_error(400, "Incorrect parameters: task.%s must be a string" % field)
         self.tasks[task_id.lower()] = {"taskId": task_id, "sensorId": key, "created": time.time(),
                                        "settings": copy.deepcopy(task)}
         return Response(200, {})
