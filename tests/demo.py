@@ -20,6 +20,7 @@ import tempfile
 
 from tests.fakes import pki
 from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
+from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_DIR = os.path.join(REPO_ROOT, ".demo")
@@ -33,12 +34,10 @@ def banner(text):
 
 
 def start_ksc(paths):
-    """The fake KSC, when this checkout has it."""
-    try:
-        from tests.fakes import ksc_server  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        return None, {}
-    return ksc_server.start_for_demo(paths)
+    """The fake KSC and the KSC_* variables that point the modules at it."""
+    ksc = FakeKscServer(paths).start()
+    return ksc, {"KSC_HOST": "127.0.0.1", "KSC_PORT": str(ksc.port), "KSC_USERNAME": DEFAULT_USER,
+                 "KSC_PASSWORD": DEFAULT_PASSWORD, "KSC_CA_PATH": paths["ca"]}
 
 
 class Demo:
@@ -73,8 +72,7 @@ class Demo:
 
     def close(self):
         self.central_node.stop()
-        if self.ksc is not None:
-            self.ksc.stop()
+        self.ksc.stop()
         shutil.rmtree(self.collections, ignore_errors=True)
 
     def playbook(self, title, playbook, *args, **extra_vars):
@@ -116,7 +114,7 @@ class Demo:
         self.playbook("Release the host", "release_host.yml", sensor_hostname=first["host"])
 
         self.plant_ui_rule(second)
-        self.playbook("Merge mode: block one more hash, the web UI rule stays", "block_hashes.yml",
+        self.playbook("Merge mode: block one more hash, the web UI rule stays", "block_hashes.yml", "--diff",
                       sensor_hostname=second["host"],
                       hashes=["44d88612fea8a8f36de82e1278abb02f"])
         self.playbook("GitOps drift report (check mode, diff)", "prevention_gitops.yml", "--check", "--diff")
@@ -124,11 +122,14 @@ class Demo:
                       "prevention_gitops.yml", "--diff")
         self.playbook("Show the hosts with their settings now", "list_sensors.yml")
 
-        self.playbook("Run a response script on a host by IP", "run_response_script.yml",
-                      sensor_ip=third["ip"], executable="C:\\response\\collect.bat",
-                      arguments="/quick", working_directory="C:\\response")
-        self.playbook("KSC: quarantine a file on a host through Kaspersky Security Center",
-                      "ksc_edr_response.yml")
+        self.playbook("Run a response script on a host by IP (task ID derived from the incident)",
+                      "run_response_script.yml", sensor_ip=third["ip"], incident_id="INC-4711",
+                      response_wait=True, response_wait_interval=1)
+        self.playbook("Run it again: the task is found, the script does not start twice",
+                      "run_response_script.yml", sensor_ip=third["ip"], incident_id="INC-4711")
+        banner("Fake KSC at %s (KSCBasic login as %s)" % (self.ksc.url, DEFAULT_USER))
+        self.playbook("KSC: EDR responses for KES through Kaspersky Security Center", "ksc_response.yml")
+        self.playbook("KSC: run it again, every response is already queued", "ksc_response.yml")
         outcome = "FAILED steps: " + ", ".join(self.failures) if self.failures else "all steps succeeded"
         banner("Demo finished: %s" % outcome)
         return 1 if self.failures else 0
