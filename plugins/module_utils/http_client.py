@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import email.utils
+import ipaddress
 import json
 import os
 import ssl
@@ -64,6 +65,37 @@ class ApiError(Exception):
 
 class ConfigurationError(ValueError):
     """Invalid connection settings; raised before any request is sent."""
+
+
+_HOST_FORBIDDEN = frozenset("/?#@\\%[]\"'<>{}|^`,;")
+
+
+def url_host(value, option):
+    """``value`` checked as a bare host name or IP address; returned ready for a URL (IPv6 in brackets).
+
+    Anything that would change the URL's meaning (a scheme, port, path, query, fragment, user
+    info, whitespace or control characters) fails with a ConfigurationError naming ``option``,
+    before any request.
+    """
+    host = str(value if value is not None else "").strip()
+    if not host:
+        raise ConfigurationError("%s must not be empty" % option)
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if ":" in bare:
+        try:
+            if ipaddress.ip_address(bare).version == 6:
+                return "[%s]" % bare
+        except ValueError:
+            pass
+    elif bare == host and not any(char in _HOST_FORBIDDEN or char.isspace() or not char.isprintable()
+                                  for char in host) and not host.startswith(("-", ".")):
+        try:
+            host.encode("idna")  # what the resolver does: empty or over-long labels fail here
+            return host
+        except UnicodeError:
+            pass
+    raise ConfigurationError("%s must be a host name or an IP address, without scheme, port, path or spaces "
+                             "(the port has its own option), got %r" % (option, host))
 
 
 def encode_path_segment(value):
@@ -334,6 +366,10 @@ class HttpClient:
                 if attempt > 1:
                     message += " (after %d attempts)" % attempt
                 raise ApiError("%s %s: %s" % (method, display, message), method=method, path=display)
+            except (ValueError, urllib3.exceptions.HTTPError) as exc:
+                # Input the URL or header layer refuses (e.g. a host name no resolver accepts): one line.
+                raise ApiError("%s %s: the request could not be sent to %s: %s" % (
+                    method, display, self.where, _short(_root_cause_text(exc))), method=method, path=display)
             status = response.status_code
             if 200 <= status < 300 or (ok_statuses and status in ok_statuses):
                 return response

@@ -20,6 +20,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     HttpClient,
     encode_path_segment,
     require_json,
+    url_host,
 )
 
 SETTINGS_ISOLATION = "network_isolation"
@@ -61,6 +62,45 @@ def read_settings(body):
                     merged.update(item)
             settings = merged
     return settings if isinstance(settings, dict) else {}
+
+
+def _shape_error(method, path, body, expected):
+    text = repr(body)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return ApiError("%s %s: HTTP 200 but the answer has an unexpected shape (%s; nothing was changed): %s"
+                    % (method, path, expected, text), status=200, method=method, path=path,
+                    api_message="unexpected answer shape", body=body)
+
+
+def check_settings_shape(body, settings_type, method="GET", path="settings"):
+    """Refuse a settings answer that does not say what the rule is.
+
+    Reading such an answer as "no rule" would make the next write drop every prevention rule
+    the host has, so ``{}``, ``{"settings": null}``, prevention ``objects`` that are null or not a
+    list, and any other unknown shape fail instead. ``{"settings": {}}`` and ``{"settings": []}``
+    mean no rule; unknown extra fields are kept.
+    """
+    inner = unwrap(body)
+    if not isinstance(inner, dict) or "settings" not in inner:
+        raise _shape_error(method, path, body, 'no "settings"')
+    settings = inner["settings"]
+    if isinstance(settings, list):
+        if any(not isinstance(item, dict) for item in settings):
+            raise _shape_error(method, path, body, '"settings" is a list of something else than objects')
+        settings = [item for item in settings if item]
+        if len(settings) > 1:
+            raise _shape_error(method, path, body, '"settings" lists several rules')
+        settings = settings[0] if settings else {}
+    if not isinstance(settings, dict):
+        raise _shape_error(method, path, body, '"settings" is not an object')
+    if settings_type == SETTINGS_PREVENTION and settings:
+        objects = settings.get("objects")
+        if not isinstance(objects, (list, dict)):
+            raise _shape_error(method, path, body, 'prevention "settings" without an "objects" list')
+        if isinstance(objects, list) and any(not isinstance(item, dict) for item in objects):
+            raise _shape_error(method, path, body, 'prevention "objects" holds something else than objects')
+    return body
 
 
 def read_sensors(body):
@@ -129,9 +169,7 @@ class KataClient:
             port = 0
         if not 1 <= port <= 65535:
             raise ConfigurationError("kata_port must be 1..65535, got %r" % (kata_port,))
-        host = str(kata_host).strip()
-        if ":" in host and not host.startswith("["):
-            host = "[%s]" % host
+        host = url_host(kata_host, "kata_host")
         self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (host, port, external_system_id)
         self.http = HttpClient(self.base_url, validate_certs=validate_certs, ca_path=ca_path,
                                client_cert=client_cert, client_key=client_key,
@@ -148,14 +186,23 @@ class KataClient:
         return response
 
     # ---- sensors -------------------------------------------------------------------------
+    def _sensors(self, params=None):
+        body = self._json("GET", "sensors", params)
+        inner = unwrap(body)
+        if isinstance(inner, dict):
+            inner = next((inner[key] for key in ("sensors", "hosts", "items") if key in inner), None)
+        if not isinstance(inner, list):
+            raise _shape_error("GET", self.http.display_path("sensors", params), body, 'no "sensors" list')
+        return read_sensors(body)
+
     def list_sensors(self, sensor_id=None, hostname=None, ip=None):
         params = {"ip": ip, "host": hostname, "sensor_id": sensor_id}
         params = dict((key, value) for key, value in params.items() if value not in (None, ""))
-        return [normalize_sensor(raw) for raw in read_sensors(self._json("GET", "sensors", params or None))]
+        return [normalize_sensor(raw) for raw in self._sensors(params or None)]
 
     def list_sensors_raw(self):
         """Every sensor exactly as the API lists it, without the normalized keys (inventory plugin)."""
-        return read_sensors(self._json("GET", "sensors"))
+        return self._sensors()
 
     def resolve_sensor(self, sensor_id=None, hostname=None, ip=None):
         """One sensor's ID: given directly (no request) or looked up by host name or IP."""
@@ -197,10 +244,13 @@ class KataClient:
         return {"sensor_id": sensor_id, "settings_type": settings_type}
 
     def get_settings(self, sensor_id, settings_type):
-        return read_settings(self._json("GET", "settings", self._settings_params(sensor_id, settings_type)))
+        return read_settings(self.get_settings_raw(sensor_id, settings_type))
 
     def get_settings_raw(self, sensor_id, settings_type):
-        return self._json("GET", "settings", self._settings_params(sensor_id, settings_type))
+        """The answer as returned; an ApiError when its shape does not say what the rule is."""
+        params = self._settings_params(sensor_id, settings_type)
+        body = self._json("GET", "settings", params)
+        return check_settings_shape(body, settings_type, "GET", self.http.display_path("settings", params))
 
     def post_settings(self, sensor_id, settings_type, settings):
         # A settings POST replaces the whole rule, so repeating it is safe: idempotent.
@@ -221,7 +271,11 @@ class KataClient:
         response = self.http.request("GET", path, params=params, ok_statuses=(404,))
         if response.status_code == 404:
             return None
-        return unwrap(require_json(response, "GET", self.http.display_path(path, params)))
+        display = self.http.display_path(path, params)
+        view = unwrap(require_json(response, "GET", display))
+        if not isinstance(view, dict) or not view:
+            raise _shape_error("GET", display, view, "the task view is not a non-empty object")
+        return view
 
     def create_task(self, task_id, sensor_id, task, task_type="run_process"):
         # Not idempotent: a retried create could start the program twice.

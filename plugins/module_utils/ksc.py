@@ -28,13 +28,14 @@ import base64
 import datetime
 import json
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     ApiError,
     ConfigurationError,
     HttpClient,
     decode_json,
     extract_api_message,
     require_json,
+    url_host,
 )
 
 DEFAULT_PORT = 13299
@@ -225,8 +226,10 @@ class KscClient:
             port = 0
         if not 1 <= port <= 65535:
             raise ConfigurationError("ksc_port must be 1..65535, got %r" % (ksc_port,))
-        if ":" in host and not host.startswith("["):
-            host = "[%s]" % host
+        host = url_host(host, "ksc_host")
+        if any(char in '"\\' or not " " <= char <= "~" for char in ksc_domain or ""):
+            raise ConfigurationError("ksc_domain must be a domain name in printable ASCII without '\"' or '\\', "
+                                     "got %r" % ksc_domain)
         self.username = ksc_username
         self.domain = ksc_domain or ""
         self.internal = bool(ksc_internal_user)

@@ -14,7 +14,7 @@ import contextlib
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ApiError,

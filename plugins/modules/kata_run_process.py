@@ -203,6 +203,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 PENDING_STATES = frozenset(("pending", "new", "created", "queued", "waiting", "scheduled", "inprogress",
                             "processing", "running", "started", "executing", "notstarted", "inqueue"))
 STATE_KEYS = ("state", "status", "taskState", "taskStatus", "executionState", "executionStatus", "task_state")
+TASK_ID_KEYS = ("taskId", "task_id", "taskID", "id")
 SENSOR_KEYS = ("sensorId", "sensor_id", "sensorID", "hostId", "agentId")
 MAX_WAIT_TIMEOUT = 86400
 MAX_WAIT_INTERVAL = 3600
@@ -361,6 +362,23 @@ class Runner:
         # $guid behaviour: without task_id a fresh random UUID, so always a new task.
         self.generated_task_id = generated_task_id or str(uuid.uuid4())
 
+    def get_task(self, task_id):
+        """The task's API view or None; an ApiError when the answer shows nothing of a task.
+
+        Such an answer (e.g. ``{"unexpected": true}``) must not be read as "the task exists".
+        """
+        view = self.client.get_task(task_id)
+        if view is None or task_state(view) != "unknown" or view_sensor_id(view) is not None:
+            return view
+        settings = task_settings(view)
+        if any(_lookup(settings, path) is not _MISSING for _option, path, _default in COMPARED) or \
+                any(key in view for key in TASK_ID_KEYS):
+            return view
+        path = self.client.task_path(task_id)
+        raise ApiError("GET %s?settings=true: HTTP 200 but the answer shows no task ID, status or settings "
+                       "(unexpected shape; nothing was changed): %.200r" % (path, view), status=200, method="GET",
+                       path=path + "?settings=true", api_message="unexpected answer shape", body=view)
+
     def result(self, task_id, view, **extra):
         result = dict(task_id=task_id, task=view or {}, state=task_state(view) if view else "absent",
                       url=self.client.task_url(task_id))
@@ -369,7 +387,7 @@ class Runner:
 
     def absent(self):
         task_id = self.params["task_id"]
-        view = self.client.get_task(task_id)
+        view = self.get_task(task_id)
         if view is None:
             return dict(changed=False, diff=dict(before={}, after={}), **self.result(task_id, None))
         if not self.module.check_mode:
@@ -403,7 +421,7 @@ class Runner:
         task_id = params["task_id"]
         view = None
         if task_id is not None:
-            view = self.client.get_task(task_id)
+            view = self.get_task(task_id)
         else:
             task_id = self.generated_task_id
         after["task_id"] = task_id
@@ -423,7 +441,7 @@ class Runner:
             return dict(changed=True, diff=dict(before={}, after=after), **self.result(task_id, None, **extra))
         self.create(task_id, sensor_id, wanted)
         try:
-            view = self.client.get_task(task_id)
+            view = self.get_task(task_id)
         except ApiError as exc:
             if self.params["wait"]:
                 self.module.fail_json(msg="Task %s was created, but reading it back failed: %s" % (task_id, exc),
@@ -446,11 +464,15 @@ class Runner:
             if exc.status is not None and exc.status < 500:
                 raise
             try:
-                view = self.client.get_task(task_id)
+                view = self.get_task(task_id)
             except ApiError:
-                raise exc
+                view = None
             if view is None:
-                raise exc
+                if exc.status == 503:
+                    raise  # the server said it did not process the request
+                raise ApiError("%s. The Central Node may still create the task: run again with task_id=%s to find "
+                               "it instead of starting the program twice" % (exc, task_id), status=exc.status,
+                               method=exc.method, path=exc.path, api_message=exc.api_message, body=exc.body)
             differences, _unknown = compare_settings(view, wanted, sensor_id)
             if differences:
                 raise exc
@@ -473,7 +495,7 @@ class Runner:
                     changed=changed, waited=round(elapsed, 1), **self.result(task_id, view, **extra))
             time.sleep(min(interval, max(0.0, timeout - elapsed)))
             try:
-                latest = self.client.get_task(task_id)
+                latest = self.get_task(task_id)
             except ApiError as exc:
                 self.module.fail_json(msg="Waiting for task %s failed: %s" % (task_id, exc), api_error=exc.to_dict(),
                                       changed=changed, **self.result(task_id, view, **extra))

@@ -201,7 +201,7 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import KscError
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_module import (
     api_errors,
@@ -318,8 +318,9 @@ def create_incident(module, client, host_id, body, result):
     except KscError:
         raise
     except ApiError as exc:
-        if exc.status is None or 200 <= exc.status < 300:
-            # The server may have created it before the connection failed; a rerun finds it pending.
+        if exc.status is None or 200 <= exc.status < 300 or (exc.status >= 500 and exc.status != 503):
+            # The server (behind a gateway, or before the connection failed) may have created it; a rerun
+            # finds it pending. A PxgError or a 503 says it was not created.
             module.fail_json(msg="%s. The incident may have been created: run the task again, it finds a pending "
                              "incident instead of creating a second one" % exc, api_error=exc.to_dict(), **result)
         raise

@@ -242,3 +242,24 @@ def test_duplicate_names_and_hostile_values(ansible_env, kata_env, central_node,
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "pwned" not in proc.stdout.replace("echo pwned", ""), proc.stdout
     assert "lookup('ansible.builtin.pipe', 'echo pwned')" in proc.stdout
+
+
+def test_inventory_hosts_drive_the_modules(ansible_env, kata_env, central_node, tmp_path):
+    """The documented pattern: target a keyed group, delegate the module, pass kata_sensor_id."""
+    central_node.sensors[2]["os"] = "Windows Server 2022"
+    inventory = make_inventory(ansible_env, kata_env, tmp_path)
+    config = inventory.config(keyed_groups=[{"key": "kata_os", "prefix": "os"}], strict=True)
+    playbook = tmp_path / "isolate_group.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Isolate a group", "hosts": "os_Windows_10_Enterprise", "gather_facts": False,
+        "tasks": [{"name": "Isolate the host for 4 hours", "kaspersky.edr.kata_isolation": {
+            "sensor_id": "{{ kata_sensor_id }}", "state": "present", "auto_turnoff_timeout_hours": 4},
+            "delegate_to": "localhost"}]}]))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", config, str(playbook)], env=inventory.env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    isolated = [sensor["sensorId"] for sensor in central_node.sensors if central_node.get_isolation(sensor["sensorId"])]
+    assert isolated == [sensor["sensorId"] for sensor in central_node.sensors[:2]]
+    # One GET sensors for the inventory; the modules use the sensor ID directly (no lookups).
+    assert len(central_node.log("GET", r"/sensors$")) == 1
+    assert central_node.log("GET", r"/sensors$")[0]["query"] == {}

@@ -155,6 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._abort()
             return
+        if fault is not None and fault.body is not None:
+            # A body without a status: the request was processed, the answer says something unexpected.
+            response.body = fault.body
         if fault is not None and fault.action in ("truncate", "garbage", "empty"):
             payload = response.payload()
             if fault.action == "truncate":
@@ -295,7 +298,7 @@ class FakeHttpsServer:
         """Log a request on arrival; the handler fills in ``status`` once it is known."""
         entry = {"conn": request.conn_id, "method": request.method, "path": request.path,
                  "query": dict(request.query), "json": request.json, "status": None, "fault": fault,
-                 "time": time.time()}
+                 "time": time.time(), "raw_path": request.raw_path}
         with self._log_lock:
             self.requests.append(entry)
         return entry

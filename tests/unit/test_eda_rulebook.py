@@ -118,16 +118,12 @@ def check_guarded(rule, extra_vars):
 
 
 def walk(value):
+    """Every leaf of nested dicts and lists, as strings."""
     if isinstance(value, dict):
-        for item in value.values():
-            for leaf in walk(item):
-                yield leaf
-    elif isinstance(value, list):
-        for item in value:
-            for leaf in walk(item):
-                yield leaf
-    else:
-        yield str(value)
+        value = list(value.values())
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in walk(item)]
+    return [str(value)]
 
 
 # ---- routing of sample alerts ---------------------------------------------------------------

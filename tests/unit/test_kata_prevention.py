@@ -17,6 +17,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils import kata_preventi
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings
 from ansible_collections.kaspersky.edr.plugins.modules import kata_prevention as module_under_test
+from tests import inprocess
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -294,17 +295,13 @@ CONNECTION = {"kata_host": "cn.example", "external_system_id": "ext", "client_ce
 
 
 def run_module(monkeypatch, capsys, client, check_mode=False, diff=False, **args):
+    """The module's JSON result, run in this process the way Ansible runs it (see tests/inprocess.py)."""
     if patch_module_args is None:
         pytest.skip("needs ansible.module_utils.testing (ansible-core 2.19+)")
     monkeypatch.setattr(module_under_test, "kata_client", lambda module: client)
-    module_args = dict(CONNECTION, **args)
-    module_args["_ansible_check_mode"] = check_mode
-    module_args["_ansible_diff"] = diff
-    with patch_module_args(module_args):
-        with pytest.raises(SystemExit):
-            module_under_test.main()
-    out = capsys.readouterr().out
-    return json.loads(out[out.index("{"):])
+    run = inprocess.run_module("kata_prevention", dict(CONNECTION, **args), check=check_mode, diff=diff)
+    assert run.traceback is None, run.traceback
+    return run.result
 
 
 def test_module_merge_then_converged(monkeypatch, capsys):
