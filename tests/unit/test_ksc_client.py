@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import (
     HostNotFound,
     KscAuthError,
