@@ -27,8 +27,14 @@ description:
     that adds hashes the module looks for them on the other side and fails, naming the hosts and hashes,
     before anything is written (see O(conflict_check)). If the Central Node still refuses the list, its own
     message is shown.
-  - See C(docs/prevention.md) in the collection for the merge and exclusive modes, the conflict rules and
-    the number of requests each case costs.
+  - After a write the list is read back (O(verify_write)). When another writer replaced the list in the
+    meantime, this run's change is merged again onto the list as it is now, so neither change is lost, or the
+    task fails saying that a concurrent change was detected.
+  - Fleet mode (O(sensors) or O(sensor_filter)) handles many hosts in one module run over one kept-alive
+    connection pool, O(parallelism) hosts at a time, with one C(GET) per host and one write only where a host
+    differs. Per-host failures are collected and reported together at the end; the other hosts are processed.
+  - See C(docs/prevention.md) in the collection for the merge and exclusive modes, the conflict rules, write
+    verification and the number of requests each case costs, and C(docs/performance.md) for fleet mode.
 author:
   - kaspersky.edr contributors (@kaspersky-edr-community)
 extends_documentation_fragment:
@@ -45,9 +51,51 @@ options:
   all_hosts:
     description:
       - Manage the list that applies to all Endpoint Agent hosts (the API's C(sensor_id=all)) instead of one host.
-      - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip) or O(all_hosts=true) is required.
+      - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(all_hosts=true), O(sensors) or
+        O(sensor_filter) is required.
     type: bool
     default: false
+  sensors:
+    description:
+      - Fleet mode. The hosts to manage in this one module run, each with the same O(hashes), O(state) and
+        O(exclusive).
+      - A string is a sensor ID, used as given (no lookup). A dict names one host with exactly one key,
+        C(sensor_id), C(sensor_hostname) (exact, case-sensitive) or C(sensor_ip).
+      - Host names and IPs are resolved with one C(GET sensors) request for the whole run; a name or IP that matches
+        no host, or several, is a failure of that entry only.
+      - Entries that resolve to the same sensor are handled once. An empty list does nothing.
+    type: list
+    elements: raw
+  sensor_filter:
+    description:
+      - Fleet mode. Manage every host that the Central Node lists with these filters (one C(GET sensors) request).
+      - Keys C(hostname) and C(ip), passed to the API's C(host) and C(ip) filters. V({}) selects every host.
+    type: dict
+  parallelism:
+    description:
+      - Fleet mode. How many hosts are handled at the same time, each over a kept-alive connection of one shared
+        pool. 1..32 (the pool size).
+    type: int
+    default: 8
+  ignore_sensor_errors:
+    description:
+      - Fleet mode. By default the task fails at the end when any host failed (after every other host was
+        processed), listing each failed host and why.
+      - V(true) reports the failed hosts as warnings and in RV(failed_sensors) instead, and the task succeeds.
+    type: bool
+    default: false
+  verify_write:
+    description:
+      - After each write, read the list back (one C(GET)) and check that this run's change holds.
+      - When another writer replaced the list after this run read it, the change is merged again onto the list as
+        it is now and written again (at most twice), so neither writer's rules are lost; if the change still does
+        not hold, the task fails with "Concurrent change detected".
+      - The read-back waits as long as the run took from its read to its write (1.5 times, at most 5 seconds), so
+        that a writer that read the same old list has written by then.
+      - V(false) saves that request and wait, and then a concurrent writer can silently drop this change or have
+        its own change dropped.
+    type: bool
+    default: true
   hashes:
     description:
       - The hashes to block (O(state=present)) or unblock (O(state=absent)).
@@ -90,10 +138,13 @@ options:
     choices: [fail, warn, skip]
     default: fail
 notes:
-  - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip) or O(all_hosts=true) must be set.
-    O(sensor_id=all) is refused; use O(all_hosts=true).
+  - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(all_hosts=true), O(sensors) or
+    O(sensor_filter) must be set. O(sensor_id=all) is refused; use O(all_hosts=true).
   - A run that finds the list already as wanted costs one C(GET settings) request (plus one C(GET sensors)
-    when the host is given by name or IP) and writes nothing.
+    when the host is given by name or IP) and writes nothing. In fleet mode that is one C(GET settings) per host
+    (plus one C(GET sensors) for the whole run when hosts are given by name or IP, or by O(sensor_filter)).
+  - A change costs one C(GET), one C(POST) or C(DELETE) and, with O(verify_write), one read-back C(GET); adding
+    hashes to a host also reads the all-hosts list once per run (the conflict check).
   - An object of unknown shape (without an C(md5) or C(sha256) hash) is kept in merge and absent modes and
     removed, with a warning, in exclusive mode.
 """
@@ -135,6 +186,25 @@ EXAMPLES = r"""
   delegate_to: localhost
   register: prevention
 
+- name: Fleet mode - enforce one list on many hosts in one module run, 16 hosts at a time
+  kaspersky.edr.kata_prevention:
+    sensors:
+      - e6aa2842-fb29-fa7c-84f2-fc2009bfc2d3
+      - sensor_hostname: WS-002.corp.example
+      - sensor_ip: 10.20.0.7
+    hashes: "{{ fleet_block_list }}"
+    parallelism: 16
+  delegate_to: localhost
+  register: fleet
+
+- name: Fleet mode - block a hash on every host the Central Node lists, reporting failed hosts as warnings
+  kaspersky.edr.kata_prevention:
+    sensor_filter: {}
+    hashes:
+      - 44d88612fea8a8f36de82e1278abb02f
+    ignore_sensor_errors: true
+  delegate_to: localhost
+
 - name: Delete every prevention rule that applies to all hosts
   kaspersky.edr.kata_prevention:
     all_hosts: true
@@ -146,37 +216,37 @@ EXAMPLES = r"""
 RETURN = r"""
 sensor_id:
   description: The sensor ID the rules belong to, as resolved; V(all) for O(all_hosts=true).
-  returned: success
+  returned: success, single-host mode
   type: str
   sample: e6aa2842-0000-0000-0000-000000000001
 target:
   description: Readable name of the target used in messages and the diff.
-  returned: always
+  returned: single-host mode
   type: str
   sample: WS-001.corp.example (sensor e6aa2842-0000-0000-0000-000000000001)
 hashes:
   description:
     - Every hash in the target's list after the run (or that would be there in check mode), lower case,
       in list order. Includes rules the module did not touch.
-  returned: success
+  returned: success, single-host mode
   type: list
   elements: str
   sample: ["ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a", "44d88612fea8a8f36de82e1278abb02f"]
 added:
   description: Hashes added by this run (lower case).
-  returned: success
+  returned: success, single-host mode
   type: list
   elements: str
   sample: ["44d88612fea8a8f36de82e1278abb02f"]
 removed:
   description: Hashes removed by this run (lower case).
-  returned: success
+  returned: success, single-host mode
   type: list
   elements: str
   sample: []
 unchanged:
   description: Hashes that were in the list before and stay in it (RV(hashes) without RV(added)).
-  returned: success
+  returned: success, single-host mode
   type: list
   elements: str
   sample: ["ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"]
@@ -184,7 +254,7 @@ objects:
   description:
     - The complete list of API objects after the run, as written (or as it would be written in check mode).
       Objects that stayed are exactly as the Central Node returned them.
-  returned: success
+  returned: success, single-host mode
   type: list
   elements: dict
   sample: [{"file": {"sha256": "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a", "name": "Blocked in the web UI"}},
@@ -193,13 +263,51 @@ conflicts:
   description:
     - Hashes to be added that are already blocked on the other side, each with the hosts (or V(all hosts)) where
       they are. Empty when there is none or the check did not run.
-  returned: always
+  returned: single-host mode
   type: dict
   sample: {"44d88612fea8a8f36de82e1278abb02f": ["WS-002.corp.example (sensor E6AA2842-0000-0000-0000-000000000002)"]}
-diff:
-  description: The list before and after, one rule per line, when run with C(--diff).
-  returned: when diff mode is on
+verified:
+  description: True when the list was read back after the write and this run's change holds (O(verify_write)).
+  returned: when a write was verified
+  type: bool
+  sample: true
+remerged:
+  description:
+    - How many times another writer replaced the list during this run, so that this run's change was merged again
+      onto the list as it was then and written again.
+  returned: when a concurrent change was merged
+  type: int
+  sample: 1
+sensor_results:
+  description:
+    - Fleet mode. One result per host, in the order of O(sensors) (or of the Central Node's list), with the keys
+      of the single-host result (RV(target), RV(sensor_id), RV(hashes), RV(added), RV(removed), RV(unchanged),
+      RV(objects), RV(conflicts), RV(verified)) plus C(sensor) (the entry as given), C(changed), C(failed) and, for
+      a failed host, C(msg).
+  returned: fleet mode
+  type: list
+  elements: dict
+  sample: [{"sensor": "e6aa2842-fb29-fa7c-84f2-fc2009bfc2d3", "sensor_id": "e6aa2842-fb29-fa7c-84f2-fc2009bfc2d3",
+            "target": "sensor e6aa2842-fb29-fa7c-84f2-fc2009bfc2d3", "changed": true, "failed": false,
+            "added": ["44d88612fea8a8f36de82e1278abb02f"], "removed": [], "verified": true,
+            "hashes": ["44d88612fea8a8f36de82e1278abb02f"], "unchanged": [], "conflicts": {}}]
+failed_sensors:
+  description: Fleet mode. The hosts that failed (their RV(target) labels).
+  returned: fleet mode
+  type: list
+  elements: str
+  sample: ["sensor 0badc0de-0000-0000-0000-000000000000"]
+summary:
+  description: Fleet mode. How many hosts were handled, changed (or would be, in check mode), left unchanged and failed.
+  returned: fleet mode
   type: dict
+  sample: {"total": 200, "changed": 3, "unchanged": 197, "failed": 0}
+diff:
+  description:
+    - The list before and after, one rule per line, when run with C(--diff).
+    - In fleet mode a list with one such dict per changed host.
+  returned: when diff mode is on
+  type: raw
   contains:
     before:
       description: The rules before the run.
@@ -212,9 +320,17 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
-    ALL_SENSORS,
-    SETTINGS_PREVENTION,
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
+    FleetInputError,
+    TargetFailed,
+    check_parallelism,
+    fleet_spec,
+    label_of,
+    parse_entries,
+    parse_filter,
+    resolve_targets,
+    run_parallel,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
     SENSOR_OPTIONS,
@@ -226,16 +342,9 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
     ALL_HOSTS_LABEL,
     HashError,
-    PreventionShapeError,
-    build_diff,
-    conflict_message,
-    describe_object,
-    find_conflicts,
-    kept_conflict_warning,
     normalize_hashes,
-    plan_changes,
-    read_objects,
 )
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_apply import PreventionRun
 
 # Module option -> KataClient.resolve_sensor() argument.
 SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "sensor_ip": "ip"}
@@ -244,12 +353,14 @@ SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "se
 def argument_spec():
     spec = kata_connection_spec()
     spec.update(sensor_selection_spec())
+    spec.update(fleet_spec())
     spec.update(
         all_hosts=dict(type="bool", default=False),
         hashes=dict(type="list", elements="raw", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         exclusive=dict(type="bool", default=False),
         conflict_check=dict(type="str", default="fail", choices=["fail", "warn", "skip"]),
+        verify_write=dict(type="bool", default=True),
     )
     return spec
 
@@ -260,9 +371,13 @@ def validate_target(module):
     given = [(option, params[option]) for option in SENSOR_OPTIONS if params[option] not in (None, "")]
     if params["all_hosts"]:
         given.append(("all_hosts", True))
+    for option in ("sensors", "sensor_filter"):
+        if params[option] is not None:
+            given.append((option, params[option]))
     if len(given) != 1:
-        module.fail_json(msg="Set exactly one of sensor_id, sensor_hostname, sensor_ip or all_hosts=true; got %s"
-                         % (", ".join(option for option, _value in given) or "none"), changed=False)
+        module.fail_json(msg="Set exactly one of sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or "
+                         "sensor_filter; got %s" % (", ".join(option for option, _value in given) or "none"),
+                         changed=False)
     option, value = given[0]
     if option == "sensor_id" and str(value).strip().lower() == ALL_SENSORS:
         module.fail_json(msg="sensor_id=%s is not a host; use all_hosts=true for the list that applies to all hosts"
@@ -270,35 +385,102 @@ def validate_target(module):
     return option, value
 
 
-def sensor_label(sensor):
-    if sensor.get("hostname"):
-        return "%s (sensor %s)" % (sensor["hostname"], sensor["sensor_id"])
-    return "sensor %s" % sensor["sensor_id"]
+def validate_fleet(module, option, value):
+    """The parsed ``sensors`` entries or ``sensor_filter``, checked before any request."""
+    try:
+        check_parallelism(module.params["parallelism"])
+        if option == "sensors":
+            return parse_entries(value), None
+        if option == "sensor_filter":
+            return None, parse_filter(value)
+    except FleetInputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    return None, None
 
 
-def other_side(client, all_hosts):
-    """``[(label, objects)]`` of the lists on the other side of the all-hosts/per-host rule."""
-    if not all_hosts:
-        return [(ALL_HOSTS_LABEL, read_objects(client.get_settings(ALL_SENSORS, SETTINGS_PREVENTION)))]
-    lists = []
-    for sensor in client.list_sensors():
-        if not sensor.get("sensor_id"):
-            continue
+def emit_warnings(module, result):
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+
+
+def run_single(module, client, run, option, value):
+    params = module.params
+    result = dict(changed=False, target=ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value),
+                  conflicts={})
+    with api_errors(module, **result):
+        if option == "all_hosts":
+            sensor_id, label = ALL_SENSORS, ALL_HOSTS_LABEL
+        else:
+            sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[option]: value})
+            sensor_id, label = sensor["sensor_id"], label_of(sensor)
+            result.update(target=label, sensor_id=sensor_id)
         try:
-            settings = client.get_settings(sensor["sensor_id"], SETTINGS_PREVENTION)
-        except ApiError as exc:
-            if exc.status == 404:  # the host went away between the two requests
-                continue
-            raise
-        lists.append((sensor_label(sensor), read_objects(settings)))
-    return lists
+            result = run.apply(sensor_id, label)
+        except TargetFailed as exc:
+            result.update(exc.result)
+            emit_warnings(module, result)
+            if exc.api_error is not None:
+                result["api_error"] = exc.api_error.to_dict()
+            module.fail_json(msg=exc.msg, **result)
+    emit_warnings(module, result)
+    if not params["verify_write"]:
+        result.pop("verified", None)
+    return result
+
+
+def sensor_outcome(target, result, error):
+    """One entry of RV(sensor_results)."""
+    if error is None:
+        outcome = dict(result, sensor=target.given, failed=False)
+    else:
+        outcome = dict(getattr(error, "result", None) or {}, sensor=target.given, failed=True, msg=str(error))
+        outcome.setdefault("changed", False)
+        if getattr(error, "api_error", None) is not None:
+            outcome["api_error"] = error.api_error.to_dict()
+        elif isinstance(error, ApiError):
+            outcome["api_error"] = error.to_dict()
+    outcome.update(target=target.label, sensor_id=target.sensor_id)
+    return outcome
+
+
+def run_fleet(module, client, run, entries, sensor_filter):
+    params = module.params
+    result = dict(changed=False, sensor_results=[], failed_sensors=[])
+    with api_errors(module, **result):
+        targets, errors = resolve_targets(client, entries, sensor_filter)
+    outcomes = [sensor_outcome(target, result_, error)
+                for target, result_, error in run_parallel(targets, lambda target: run.apply(target.sensor_id,
+                                                                                             target.label),
+                                                           params["parallelism"])]
+    outcomes.extend(dict(sensor=given, target=given, failed=True, changed=False, msg=message)
+                    for given, message in errors)
+    for outcome in outcomes:
+        emit_warnings(module, outcome)
+    diffs = [outcome.pop("diff") for outcome in outcomes if "diff" in outcome and outcome["changed"]]
+    for outcome in outcomes:
+        outcome.pop("diff", None)
+    failed = [outcome for outcome in outcomes if outcome["failed"]]
+    result.update(changed=any(outcome["changed"] for outcome in outcomes), sensor_results=outcomes,
+                  failed_sensors=[outcome["target"] for outcome in failed],
+                  summary=dict(total=len(outcomes), changed=sum(1 for outcome in outcomes if outcome["changed"]),
+                               failed=len(failed), unchanged=sum(1 for outcome in outcomes
+                                                                 if not outcome["changed"] and not outcome["failed"])))
+    if module._diff:
+        result["diff"] = diffs
+    if failed and not params["ignore_sensor_errors"]:
+        module.fail_json(msg="%d of %d sensors failed (the others were processed): %s" % (
+            len(failed), len(outcomes), "; ".join("%s: %s" % (outcome["target"], outcome["msg"]) for outcome in failed)),
+            **result)
+    for outcome in failed:
+        module.warn("%s: %s" % (outcome["target"], outcome["msg"]))
+    return result
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     option, value = validate_target(module)
-    all_hosts = option == "all_hosts"
+    entries, sensor_filter = validate_fleet(module, option, value)
     try:
         desired = normalize_hashes(params["hashes"])
     except HashError as exc:
@@ -308,56 +490,13 @@ def main():
                          "with state=absent only the listed hashes are removed", changed=False)
 
     client = kata_client(module)
-    result = dict(changed=False, target=ALL_HOSTS_LABEL if all_hosts else "%s=%s" % (option, value), conflicts={})
-    with api_errors(module, **result):
-        if all_hosts:
-            sensor_id = ALL_SENSORS
-        else:
-            sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[option]: value})
-            sensor_id = sensor["sensor_id"]
-            result["target"] = sensor_label(sensor)
-        result["sensor_id"] = sensor_id
-        try:
-            current = read_objects(client.get_settings(sensor_id, SETTINGS_PREVENTION))
-        except PreventionShapeError as exc:
-            module.fail_json(msg=str(exc), **result)
-
-    plan = plan_changes(current, desired, state=params["state"], exclusive=params["exclusive"])
-    result.update(changed=plan.changed, hashes=plan.hashes, added=plan.added, removed=plan.removed,
-                  unchanged=plan.unchanged, objects=plan.after)
-    if module._diff:
-        result["diff"] = build_diff(plan, result["target"])
-    for obj in plan.unknown_removed:
-        module.warn("Removing a prevention object of unknown shape from %s (exclusive mode): %s"
-                    % (result["target"], describe_object(obj)))
-
-    if plan.added and params["conflict_check"] != "skip":
-        with api_errors(module, **result):
-            try:
-                others = other_side(client, all_hosts)
-            except PreventionShapeError as exc:
-                module.fail_json(msg=str(exc), **result)
-        conflicts = find_conflicts(plan.added, others)
-        result["conflicts"] = conflicts
-        if conflicts and params["conflict_check"] == "fail":
-            module.fail_json(msg=conflict_message(result["target"], all_hosts, conflicts), **result)
-        if conflicts:
-            module.warn(conflict_message(result["target"], all_hosts, conflicts).replace(
-                " Nothing was changed.", ""))
-        kept = find_conflicts(plan.unchanged, others)
-        if kept:
-            module.warn(kept_conflict_warning(result["target"], all_hosts, kept))
-
-    if plan.changed and not module.check_mode:
-        try:
-            if plan.after:
-                client.post_settings(sensor_id, SETTINGS_PREVENTION, {"objects": plan.after})
-            else:
-                client.delete_settings(sensor_id, SETTINGS_PREVENTION)
-        except ApiError as exc:
-            result["changed"] = False
-            module.fail_json(msg="The Central Node refused the new prevention list of %s: %s" % (result["target"], exc),
-                             api_error=exc.to_dict(), **result)
+    run = PreventionRun(client, desired, state=params["state"], exclusive=params["exclusive"],
+                        conflict_check=params["conflict_check"], verify_write=params["verify_write"],
+                        check_mode=module.check_mode, diff=module._diff)
+    if option in ("sensors", "sensor_filter"):
+        result = run_fleet(module, client, run, entries, sensor_filter)
+    else:
+        result = run_single(module, client, run, option, value)
     client.close()
     module.exit_json(**result)
 

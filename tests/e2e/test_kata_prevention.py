@@ -80,7 +80,7 @@ def test_merge_keeps_the_web_ui_rule_and_converges(run_playbook, central_node, s
     assert central_node.get_prevention(sid) == [UI_RULE, sha(B), sha(C)]
     assert calls(central_node) == [
         ("GET sensors", {"host": host}), ("GET settings", q(sid)), ("GET settings", q("all")),
-        ("POST settings", q(sid)),
+        ("POST settings", q(sid)), ("GET settings", q(sid)),           # the write, then its verifying read-back
         ("GET sensors", {"host": host}), ("GET settings", q(sid)),     # converged: one GET settings, no write
     ]
     assert central_node.writes()[0]["json"] == {"settings": {"objects": [UI_RULE, sha(B), sha(C)]}}
@@ -132,8 +132,10 @@ def test_absent_removes_only_listed_hashes(run_playbook, central_node):
     assert central_node.get_prevention(sid) == []
     assert calls(central_node) == [
         ("GET settings", q(sid)), ("POST settings", q(sid)),      # no conflict check when only removing
+        ("GET settings", q(sid)),                                 # write verification (read-back)
         ("GET settings", q(sid)),
         ("GET settings", q(sid)), ("DELETE settings", q(sid)),    # the last rule goes with DELETE
+        ("GET settings", q(sid)),                                 # write verification (read-back)
         ("GET settings", q(sid)),
     ]
     assert central_node.writes()[0]["json"] == {"settings": {"objects": [UI_RULE, md5(M)]}}
@@ -157,9 +159,9 @@ def test_exclusive_makes_the_list_exact_and_empty_deletes(run_playbook, central_
     assert run.result("nothing again")["changed"] is False
     assert central_node.get_prevention(sid) == []
     assert calls(central_node) == [
-        ("GET settings", q(sid)), ("POST settings", q(sid)),
+        ("GET settings", q(sid)), ("POST settings", q(sid)), ("GET settings", q(sid)),     # + read-back
         ("GET settings", q(sid)),
-        ("GET settings", q(sid)), ("DELETE settings", q(sid)),
+        ("GET settings", q(sid)), ("DELETE settings", q(sid)), ("GET settings", q(sid)),   # + read-back
         ("GET settings", q(sid)),
     ]
     assert central_node.writes()[0]["json"] == {"settings": {"objects": [named_c]}}   # name kept
@@ -263,12 +265,20 @@ def test_invalid_input_fails_before_any_request(run_playbook, central_node):
         "absent exclusive": dict(sensor_id=sid, hashes=[M], state="absent", exclusive=True),
         "no hashes": dict(sensor_id=sid),
         "bad conflict_check": dict(sensor_id=sid, hashes=[M], conflict_check="maybe"),
+        "sensors and sensor_id": dict(sensor_id=sid, sensors=[sid], hashes=[M]),
+        "sensors entry dict": dict(sensors=[sid, {"hostname": "WS-001"}], hashes=[M]),
+        "sensors entry all": dict(sensors=["ALL"], hashes=[M]),
+        "sensors entry empty": dict(sensors=[" "], hashes=[M]),
+        "bad sensor_filter": dict(sensor_filter={"os": "Windows"}, hashes=[M]),
+        "parallelism 0": dict(sensors=[sid], hashes=[M], parallelism=0),
+        "parallelism 33": dict(sensors=[sid], hashes=[M], parallelism=33),
     }
     run = run_playbook(tasks=[tolerant(name, **options) for name, options in cases.items()])
     for name in cases:
         assert run.failed(name), name
     messages = dict((name, run.result(name)["msg"]) for name in cases)
-    assert "exactly one of sensor_id, sensor_hostname, sensor_ip or all_hosts=true" in messages["no target"]
+    assert "exactly one of sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or sensor_filter" \
+        in messages["no target"]
     assert "got sensor_id, all_hosts" in messages["two targets"]
     assert "all_hosts=true" in messages["sensor_id all"]
     assert messages["bad hash"].startswith("hashes[1]: 'not-a-hash' is neither an MD5")
@@ -278,6 +288,14 @@ def test_invalid_input_fails_before_any_request(run_playbook, central_node):
     assert "needs state=present" in messages["absent exclusive"]
     assert "hashes" in messages["no hashes"]
     assert "conflict_check" in messages["bad conflict_check"] and "fail, warn, skip" in messages["bad conflict_check"]
+    assert "got sensor_id, sensors" in messages["sensors and sensor_id"]
+    assert messages["sensors entry dict"].startswith("sensors[1] must be a sensor ID or a dict with exactly one of "
+                                                     "sensor_id, sensor_hostname, sensor_ip")
+    assert messages["sensors entry all"].startswith("sensors[0]: 'ALL' is not a host; use all_hosts=true")
+    assert messages["sensors entry empty"].startswith("sensors[0] must be a non-empty string")
+    assert "sensor_filter accepts the keys hostname, ip" in messages["bad sensor_filter"]
+    assert "parallelism must be 1..32" in messages["parallelism 0"] and "got 0" in messages["parallelism 0"]
+    assert "parallelism must be 1..32" in messages["parallelism 33"]
     assert central_node.log() == []
 
 

@@ -368,7 +368,7 @@ def test_module_conflict_warn_and_skip(monkeypatch, capsys):
 def test_module_no_conflict_check_when_only_removing(monkeypatch, capsys):
     client = StubClient({"all": [ui_rule()], "s-1": [ui_rule(SHA_B)]})
     run_module(monkeypatch, capsys, client, sensor_id="s-1", hashes=[SHA_B], state="absent")
-    assert client.calls == [("GET", "s-1"), ("DELETE", "s-1")]
+    assert client.calls == [("GET", "s-1"), ("DELETE", "s-1"), ("GET", "s-1")]  # the last one: write verification
 
 
 def test_module_server_refusal_is_shown_verbatim(monkeypatch, capsys):

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet mode: many sensors in one module run, over one kept-alive connection pool.
+
+A fleet is given as ``sensors`` (sensor IDs, or dicts naming a host by ID, name or IP) or as
+``sensor_filter`` (the API's own ``sensors`` filters). Host names and IPs cost one
+``GET sensors`` for the whole run, never one per sensor; plain sensor IDs cost nothing.
+:func:`run_parallel` then runs one function per sensor with bounded concurrency and collects
+every outcome, so one failing sensor never stops the others.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
+    ALL_SENSORS,
+    same_sensor_id,
+    sensor_summary,
+)
+
+DEFAULT_PARALLELISM = 8
+# HttpClient keeps at most 32 connections per host (pool_maxsize); more threads would only wait for one.
+MAX_PARALLELISM = 32
+ENTRY_KEYS = ("sensor_id", "sensor_hostname", "sensor_ip")
+FILTER_KEYS = ("hostname", "ip")
+
+
+class FleetInputError(ValueError):
+    """Invalid ``sensors``/``sensor_filter``/``parallelism``; the message names the option."""
+
+
+def fleet_spec():
+    return dict(
+        sensors=dict(type="list", elements="raw"),
+        sensor_filter=dict(type="dict"),
+        parallelism=dict(type="int", default=DEFAULT_PARALLELISM),
+        ignore_sensor_errors=dict(type="bool", default=False),
+    )
+
+
+class Target:
+    """One sensor of the fleet: its ID and a readable label for messages and results."""
+
+    def __init__(self, sensor_id, label, given):
+        self.sensor_id = sensor_id
+        self.label = label
+        self.given = given
+
+    def __repr__(self):
+        return "Target(%r)" % self.label
+
+
+def _text(value, where):
+    if not isinstance(value, str) or not value.strip():
+        raise FleetInputError("%s must be a non-empty string, got %r" % (where, value))
+    if any(not char.isprintable() for char in value):
+        raise FleetInputError("%s must not contain control characters, got %r" % (where, value))
+    return value.strip()
+
+
+def parse_entries(entries):
+    """``sensors`` -> ``[(option, value)]``; a FleetInputError naming ``sensors[i]`` on bad input.
+
+    A string is a sensor ID. A dict has exactly one of ``sensor_id``, ``sensor_hostname`` or
+    ``sensor_ip``.
+    """
+    parsed = []
+    for index, entry in enumerate(entries or []):
+        where = "sensors[%d]" % index
+        if isinstance(entry, dict):
+            keys = sorted(str(key) for key in entry)
+            if len(keys) != 1 or keys[0] not in ENTRY_KEYS:
+                raise FleetInputError("%s must be a sensor ID or a dict with exactly one of %s; got keys %s"
+                                      % (where, ", ".join(ENTRY_KEYS), ", ".join(keys) or "none"))
+            option = keys[0]
+            value = _text(entry[option], "%s.%s" % (where, option))
+        else:
+            option, value = "sensor_id", _text(entry, where)
+        if option == "sensor_id" and value.lower() == ALL_SENSORS:
+            raise FleetInputError("%s: %r is not a host; use all_hosts=true for the list that applies to all hosts"
+                                  % (where, value))
+        parsed.append((option, value))
+    return parsed
+
+
+def parse_filter(sensor_filter):
+    """``sensor_filter`` -> API filter arguments of ``KataClient.list_sensors``."""
+    unknown = sorted(str(key) for key in sensor_filter if key not in FILTER_KEYS)
+    if unknown:
+        raise FleetInputError("sensor_filter accepts the keys %s (an empty dict selects every sensor); got %s"
+                              % (", ".join(FILTER_KEYS), ", ".join(unknown)))
+    arguments = {}
+    for key in FILTER_KEYS:
+        if sensor_filter.get(key) not in (None, ""):
+            arguments[key] = _text(sensor_filter[key], "sensor_filter.%s" % key)
+    return arguments
+
+
+def check_parallelism(value):
+    if not 1 <= value <= MAX_PARALLELISM:
+        raise FleetInputError("parallelism must be 1..%d (the connection pool size), got %s" % (MAX_PARALLELISM, value))
+    return value
+
+
+def label_of(sensor):
+    if sensor.get("hostname"):
+        return "%s (sensor %s)" % (sensor["hostname"], sensor["sensor_id"])
+    return "sensor %s" % sensor["sensor_id"]
+
+
+def _ips(sensor):
+    value = sensor.get("ip")
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)] if value not in (None, "") else []
+
+
+def _match(sensors, option, value):
+    if option == "sensor_hostname":
+        return [sensor for sensor in sensors if sensor.get("hostname") == value]
+    return [sensor for sensor in sensors if value in _ips(sensor)]
+
+
+def resolve_targets(client, entries=None, sensor_filter=None):
+    """``(targets, errors)``: the fleet's sensors, de-duplicated by ID, and ``[(given, message)]``.
+
+    Host names and IPs are matched against one unfiltered ``GET sensors``; the names match
+    exactly (case-sensitive, as the API's filter does).
+    """
+    if sensor_filter is not None:
+        found = client.list_sensors(**sensor_filter)
+        targets = [Target(sensor["sensor_id"], label_of(sensor), label_of(sensor))
+                   for sensor in found if sensor.get("sensor_id")]
+        return _unique(targets), []
+    every = None
+    if any(option != "sensor_id" for option, _value in entries):
+        every = [sensor for sensor in client.list_sensors() if sensor.get("sensor_id")]
+    targets, errors = [], []
+    for option, value in entries:
+        given = "%s=%s" % (option, value)
+        if option == "sensor_id":
+            targets.append(Target(value, "sensor %s" % value, value))
+            continue
+        matches = _match(every, option, value)
+        if len(matches) == 1:
+            targets.append(Target(matches[0]["sensor_id"], label_of(matches[0]), value))
+        elif not matches:
+            errors.append((value, "No Endpoint Agent host matches %s" % given))
+        else:
+            errors.append((value, "%d Endpoint Agent hosts match %s, give their sensor IDs instead: %s"
+                           % (len(matches), given, "; ".join(sensor_summary(sensor) for sensor in matches))))
+    return _unique(targets), errors
+
+
+def _unique(targets):
+    kept = []
+    for target in targets:
+        if not any(same_sensor_id(target.sensor_id, other.sensor_id) for other in kept):
+            kept.append(target)
+    return kept
+
+
+def run_parallel(targets, work, parallelism):
+    """``[(target, result, error)]`` in target order; ``work(target)`` returns a result dict.
+
+    ``error`` is an exception of ``failures`` (ApiError and the module's own per-target error);
+    anything else propagates, because it is a bug and must show its traceback.
+    """
+    def one(target):
+        try:
+            return target, work(target), None
+        except (ApiError, TargetFailed) as exc:
+            return target, None, exc
+
+    if parallelism <= 1 or len(targets) <= 1:
+        return [one(target) for target in targets]
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(targets))) as pool:
+        return list(pool.map(one, targets))
+
+
+class TargetFailed(Exception):
+    """One target failed in a way the module explains; ``result`` holds what is known so far."""
+
+    def __init__(self, msg, result=None, api_error=None):
+        super(TargetFailed, self).__init__(msg)
+        self.msg = msg
+        self.result = result or {}
+        self.api_error = api_error

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write verification: a concurrent writer's overwrite is detected and merged again, or reported."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention as kp
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import TargetFailed
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_apply import MAX_REMERGES, PreventionRun
+
+A = "a" * 64
+B = "b" * 64
+C = "c" * 64
+D = "d" * 64
+UI_RULE = {"file": {"sha256": A, "name": "from the web UI"}}
+
+
+def sha(value):
+    return {"file": {"sha256": value}}
+
+
+class RacingClient:
+    """A host list that another writer overwrites right after some of this client's writes.
+
+    ``interloper(objects)`` returns the list the other writer leaves behind, or None to leave it.
+    """
+
+    def __init__(self, objects, interloper=None, overwrites=1):
+        self.objects = copy.deepcopy(objects)
+        self.interloper = interloper
+        self.overwrites = overwrites
+        self.calls = []
+
+    def get_settings(self, sensor_id, settings_type):
+        self.calls.append("GET %s" % sensor_id)
+        return {"objects": copy.deepcopy(self.objects)} if self.objects else {}
+
+    def _after_write(self):
+        if self.interloper and self.overwrites:
+            self.overwrites -= 1
+            self.objects = self.interloper(self.objects)
+
+    def post_settings(self, sensor_id, settings_type, settings):
+        self.calls.append("POST %s" % sensor_id)
+        self.objects = copy.deepcopy(settings["objects"])
+        self._after_write()
+
+    def delete_settings(self, sensor_id, settings_type):
+        self.calls.append("DELETE %s" % sensor_id)
+        self.objects = []
+        self._after_write()
+
+
+def run(client, hashes, **options):
+    options.setdefault("conflict_check", "skip")
+    return PreventionRun(client, kp.normalize_hashes(hashes), **options).apply("s-1", "WS-001")
+
+
+def test_verified_write_costs_one_read_back():
+    client = RacingClient([UI_RULE])
+    result = run(client, [C])
+    assert result["changed"] is True and result["verified"] is True and "remerged" not in result
+    assert client.calls == ["GET s-1", "POST s-1", "GET s-1"]
+    assert client.objects == [UI_RULE, sha(C)]
+
+
+def test_verify_write_false_skips_the_read_back():
+    client = RacingClient([UI_RULE])
+    result = run(client, [C], verify_write=False)
+    assert client.calls == ["GET s-1", "POST s-1"] and "verified" not in result
+
+
+def test_a_concurrent_overwrite_is_merged_again_so_both_changes_stay():
+    # The other writer read [A] before this run wrote, and its POST [A, D] lands right after ours.
+    client = RacingClient([UI_RULE], interloper=lambda objects: [UI_RULE, sha(D)])
+    result = run(client, [C])
+    assert client.calls == ["GET s-1", "POST s-1", "GET s-1", "POST s-1", "GET s-1"]
+    assert client.objects == [UI_RULE, sha(D), sha(C)]
+    assert result["remerged"] == 1 and result["verified"] is True
+    assert result["added"] == [C] and result["hashes"] == [A, D, C]
+
+
+def test_another_writers_addition_is_kept_when_this_change_holds():
+    client = RacingClient([UI_RULE], interloper=lambda objects: objects + [sha(D)])
+    result = run(client, [C])
+    assert client.calls == ["GET s-1", "POST s-1", "GET s-1"]
+    assert result["hashes"] == [A, C, D] and "remerged" not in result
+
+
+def test_absent_is_verified_too():
+    client = RacingClient([UI_RULE, sha(B)], interloper=lambda objects: [UI_RULE, sha(B)])  # B comes back
+    result = run(client, [B], state="absent")
+    assert client.objects == [UI_RULE] and result["remerged"] == 1 and result["removed"] == [B]
+
+
+def test_a_writer_that_keeps_overwriting_fails_the_run_clearly():
+    client = RacingClient([UI_RULE], interloper=lambda objects: [UI_RULE, sha(D)], overwrites=99)
+    with pytest.raises(TargetFailed) as info:
+        run(client, [C])
+    message = info.value.msg
+    assert message.startswith("Concurrent change detected on WS-001")
+    assert "missing: %s" % C in message and "throttle: 1" in message
+    assert client.calls.count("POST s-1") == MAX_REMERGES + 1
+    assert info.value.result["changed"] is True
+    assert client.objects == [UI_RULE, sha(D)]  # nothing of the other writer's was removed
+
+
+def test_check_mode_never_writes_or_reads_back():
+    client = RacingClient([UI_RULE])
+    result = run(client, [C], check_mode=True)
+    assert result["changed"] is True and client.calls == ["GET s-1"]
+
+
+def test_the_all_hosts_list_is_read_once_for_many_targets():
+    client = RacingClient([])
+    prevention = PreventionRun(client, kp.normalize_hashes([C]), conflict_check="fail", check_mode=True)
+    for sensor_id in ("s-1", "s-2", "s-3"):
+        prevention.apply(sensor_id, sensor_id)
+    assert client.calls == ["GET s-1", "GET all", "GET s-2", "GET s-3"]
+
+
+def test_the_read_back_waits_as_long_as_the_read_to_write_gap():
+    ticks = iter([10.0, 10.4])  # read started, write about to start: a 0.4 s gap
+    slept = []
+    client = RacingClient([UI_RULE])
+    PreventionRun(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
+                  clock=lambda: next(ticks)).apply("s-1", "WS-001")
+    assert slept == [pytest.approx(0.6)]
+
+
+def test_the_settle_time_is_capped():
+    ticks = iter([0.0, 600.0])
+    slept = []
+    PreventionRun(RacingClient([]), kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
+                  clock=lambda: next(ticks)).apply("s-1", "WS-001")
+    assert slept == [5.0]
