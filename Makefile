@@ -39,5 +39,8 @@ lint: venv
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
+docs: venv
+	PYTHON=$(BIN)/python docs/build_docs.sh build/docs
+
 clean:
 	rm -rf $(VENV) build .demo .pytest_cache tests/output

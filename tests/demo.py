@@ -78,8 +78,7 @@ class Demo:
     def playbook(self, title, playbook, *args, **extra_vars):
         path = os.path.join(REPO_ROOT, "playbooks", playbook)
         if not os.path.exists(path):
-            print("\n(skipping %s: %s is not in this checkout)" % (title, playbook))
-            return
+            raise SystemExit("demo: %s is missing from playbooks/" % playbook)
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", path]
         command += list(args)
         if extra_vars:

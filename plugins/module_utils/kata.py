@@ -212,7 +212,7 @@ class KataClient:
         criterion = "sensor_hostname=%s" % hostname if hostname else "sensor_ip=%s" % ip
         if hostname:
             # The API filter is documented as case-sensitive; do not trust a tolerant server.
-            found = [sensor for sensor in found if sensor.get("hostname") in (None, hostname)] or found
+            found = [sensor for sensor in found if sensor.get("hostname") in (None, hostname)]
         if len(found) == 1 and found[0].get("sensor_id"):
             return found[0]
         if not found:

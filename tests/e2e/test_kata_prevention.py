@@ -95,6 +95,16 @@ def test_merge_by_id_converged_costs_exactly_one_get(run_playbook, central_node)
     assert calls(central_node) == [("GET settings", q(sid.lower()))]
 
 
+def test_host_by_ip(run_playbook, central_node):
+    sensor = central_node.sensors[2]
+    central_node.set_prevention(sensor["sensorId"], [UI_RULE])
+    run = run_playbook(tasks=[task("by ip", sensor_ip=sensor["ip"], hashes=[B])])
+    assert run.rc == 0, run
+    assert run.result("by ip")["sensor_id"] == sensor["sensorId"]
+    assert central_node.get_prevention(sensor["sensorId"]) == [UI_RULE, sha(B)]
+    assert calls(central_node)[0] == ("GET sensors", {"ip": sensor["ip"]})
+
+
 def test_case_duplicates_and_md5_sha256_mix(run_playbook, central_node):
     sid = central_node.sensors[2]["sensorId"]
     central_node.set_prevention(sid, [{"file": {"sha256": B.upper()}}])

@@ -87,6 +87,15 @@ def test_resolve_unknown_lists_candidates(client, central_node):
     assert "WS-002.corp.example" in str(info.value)
 
 
+def test_resolve_by_hostname_is_case_sensitive_even_on_a_tolerant_server(client, central_node):
+    # A server whose host filter ignores case answers with WS-002 for ws-002: not the host asked for.
+    second = central_node.sensors[1]
+    central_node.add_fault(method="GET", path=r"/sensors\?host=", body={"sensors": [second]})
+    with pytest.raises(SensorNotFound) as info:
+        client.resolve_sensor(hostname=second["host"].lower())
+    assert "No Endpoint Agent host matches sensor_hostname=%s" % second["host"].lower() in str(info.value)
+
+
 def test_resolve_ambiguous_lists_every_match(client, central_node):
     central_node.sensors[2]["ip"] = central_node.sensors[0]["ip"]
     with pytest.raises(SensorNotFound) as info:
