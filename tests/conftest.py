@@ -26,7 +26,7 @@ import yaml
 from tests.fakes import pki
 from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
 
-pytest_plugins = ["tests.ksc_fixtures"]
+pytest_plugins = ["tests.ksc_fixtures", "tests.fault_report"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E_DIR = os.path.join(REPO_ROOT, "tests", "e2e")

@@ -62,7 +62,7 @@ options:
     type: path
   request_timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds to wait for each HTTP request; more than 0 and at most 86400.
     type: float
     default: 30
   retries:
@@ -166,7 +166,7 @@ options:
       - name: KATA_CA_PATH
   request_timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds to wait for each HTTP request; more than 0 and at most 86400.
     type: float
     default: 30
   retries:

@@ -70,7 +70,7 @@ options:
     type: path
   request_timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds to wait for each HTTP request; more than 0 and at most 86400.
     type: float
     default: 30
   retries:

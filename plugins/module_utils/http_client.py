@@ -44,6 +44,7 @@ RETRY_STATUSES = frozenset((429, 502, 503, 504))
 # explicitly that it did not process it.
 RETRY_STATUSES_UNPROCESSED = frozenset((429, 503))
 MAX_RETRY_AFTER = 60.0
+MAX_REQUEST_TIMEOUT = 86400
 MAX_BACKOFF = 30.0
 API_MESSAGE_MAX = 500
 
@@ -61,6 +62,14 @@ class ApiError(Exception):
 
     def to_dict(self):
         return {"status": self.status, "method": self.method, "path": self.path, "api_message": self.api_message}
+
+    @property
+    def may_have_been_applied(self):
+        """True when a failed write may still have been applied: no answer, or a gateway's 502/504.
+
+        Any other status is the server's own answer: it refused (4xx, 500) or did not process (503) the request.
+        """
+        return self.status in (None, 502, 504)
 
 
 class ConfigurationError(ValueError):
@@ -98,9 +107,28 @@ def url_host(value, option):
                              "(the port has its own option), got %r" % (option, host))
 
 
+def check_request_timeout(value):
+    """``value`` as seconds, or a ConfigurationError naming ``request_timeout``.
+
+    ``not 0 < x <= max`` also refuses nan; inf or a huge value would overflow the socket timeout.
+    """
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 < seconds <= MAX_REQUEST_TIMEOUT:
+        raise ConfigurationError("request_timeout must be a positive number of seconds, at most %d, got %r"
+                                 % (MAX_REQUEST_TIMEOUT, value))
+    return seconds
+
+
 def encode_path_segment(value):
-    """Percent-encode one path segment: ``/ ? # %`` and everything else unsafe."""
-    return quote(str(value), safe="")
+    """Percent-encode one path segment: ``/ ? # %`` and everything else unsafe.
+
+    ``.`` and ``..`` are encoded too, or they would be removed from the URL as dot segments.
+    """
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text in (".", "..") else text
 
 
 def extract_api_message(body):
@@ -295,8 +323,7 @@ class HttpClient:
                  user_agent="kaspersky.edr", warn=None):
         if not HAS_REQUESTS:
             raise ConfigurationError("the Python library requests is required")
-        if timeout is None or float(timeout) <= 0:
-            raise ConfigurationError("request_timeout must be a positive number of seconds, got %r" % (timeout,))
+        timeout = check_request_timeout(timeout)
         if retries is None or int(retries) < 0:
             raise ConfigurationError("retries must be 0 or more, got %r" % (retries,))
         self.base_url = base_url

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
@@ -68,7 +69,7 @@ def _shape_error(method, path, body, expected):
     text = repr(body)
     if len(text) > 200:
         text = text[:200] + "..."
-    return ApiError("%s %s: HTTP 200 but the answer has an unexpected shape (%s; nothing was changed): %s"
+    return ApiError("%s %s: HTTP 200 but the answer has an unexpected shape (%s): %s"
                     % (method, path, expected, text), status=200, method=method, path=path,
                     api_message="unexpected answer shape", body=body)
 
@@ -140,6 +141,22 @@ def sensor_summary(sensor):
                                   sensor.get("ip") or "?")
 
 
+def clean_selector(option, value):
+    """A ``sensor_id``/``sensor_hostname``/``sensor_ip`` value stripped and checked, before any request.
+
+    ConfigurationError naming ``option`` for a blank value or a ``sensor_ip`` that is not an address.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ConfigurationError("%s must be a non-empty string, got %r" % (option, value))
+    if option.endswith("ip"):
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ConfigurationError("%s must be an IPv4 or IPv6 address, got %r" % (option, value))
+    return text
+
+
 def same_sensor_id(left, right):
     return str(left).lower() == str(right).lower()
 
@@ -160,6 +177,8 @@ class KataClient:
             raise ConfigurationError("external_system_id is required (or set KATA_EXTERNAL_SYSTEM_ID)")
         if _EXTERNAL_ID_FORBIDDEN.search(external_system_id):
             raise ConfigurationError("external_system_id must not contain '/', '?', '#', '%' or whitespace")
+        if external_system_id in (".", ".."):
+            raise ConfigurationError("external_system_id must not be '.' or '..' (it is one segment of the URL path)")
         if not client_cert:
             raise ConfigurationError("client_cert is required (or set KATA_CLIENT_CERT): the Central Node "
                                      "only accepts mutual TLS")
@@ -170,7 +189,7 @@ class KataClient:
         if not 1 <= port <= 65535:
             raise ConfigurationError("kata_port must be 1..65535, got %r" % (kata_port,))
         host = url_host(kata_host, "kata_host")
-        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (host, port, external_system_id)
+        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (host, port, encode_path_segment(external_system_id))
         self.http = HttpClient(self.base_url, validate_certs=validate_certs, ca_path=ca_path,
                                client_cert=client_cert, client_key=client_key,
                                client_key_passphrase=client_key_passphrase, timeout=request_timeout,

@@ -16,9 +16,10 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     ALL_SENSORS,
+    clean_selector,
     same_sensor_id,
     sensor_summary,
 )
@@ -56,11 +57,10 @@ class Target:
 
 
 def _text(value, where):
-    if not isinstance(value, str) or not value.strip():
-        raise FleetInputError("%s must be a non-empty string, got %r" % (where, value))
-    if any(not char.isprintable() for char in value):
-        raise FleetInputError("%s must not contain control characters, got %r" % (where, value))
-    return value.strip()
+    try:
+        return clean_selector(where, value)
+    except ConfigurationError as exc:
+        raise FleetInputError(str(exc))
 
 
 def parse_entries(entries):

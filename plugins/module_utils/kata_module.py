@@ -19,6 +19,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     ConfigurationError,
+    check_request_timeout,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient
 
@@ -56,13 +57,18 @@ def check_requests(module):
 def validate_connection(module):
     """Range checks of the connection options, before anything is sent."""
     params = module.params
-    if params["request_timeout"] <= 0:
-        module.fail_json(msg="request_timeout must be a positive number of seconds, got %s"
-                         % params["request_timeout"])
+    try:
+        check_request_timeout(params["request_timeout"])
+    except ConfigurationError as exc:
+        module.fail_json(msg=str(exc))
     if not 0 <= params["retries"] <= 10:
         module.fail_json(msg="retries must be 0..10, got %s" % params["retries"])
     if not 1 <= params["kata_port"] <= 65535:
         module.fail_json(msg="kata_port must be 1..65535, got %s" % params["kata_port"])
+    if (params["external_system_id"] or "").strip() in (".", ".."):
+        # A dot segment would be removed from the URL and the request would go to another path.
+        module.fail_json(msg="external_system_id must not be '.' or '..' (it is one segment of the API's URL path), "
+                         "got %r" % params["external_system_id"])
 
 
 def kata_client(module):

@@ -118,10 +118,37 @@ class PreventionRun:
         if not plan.changed or self.check_mode:
             return result
         settle = min(MAX_SETTLE_SECONDS, SETTLE_FACTOR * (self.clock() - started))
-        self._write(sensor_id, plan.after, result, first=True)
+        try:
+            self._write(sensor_id, plan.after, result, first=True)
+        except TargetFailed as exc:
+            if exc.api_error is None or not exc.api_error.may_have_been_applied:
+                raise
+            # The answer was lost (connection, timeout, gateway): the list read now tells what happened.
+            self._settle_unknown_write(sensor_id, plan, result, exc)
+            return result
         if self.verify_write:
             self._verify(sensor_id, plan, result, settle)
         return result
+
+    def _settle_unknown_write(self, sensor_id, plan, result, failure):
+        error = failure.api_error
+        try:
+            now = self.read(sensor_id, result)
+        except (ApiError, TargetFailed) as exc:
+            result["changed"] = True  # unknown: it may have been written
+            raise TargetFailed("Writing the prevention list of %s failed without a clear answer (%s), and reading it "
+                               "back failed too (%s): the list may or may not have been written; run again to finish "
+                               "or to see that it is done" % (result["target"], error, exc), result, error)
+        again = plan_changes(now, self.desired, state=self.state, exclusive=self.exclusive)
+        if again.changed:
+            result["changed"] = False
+            raise TargetFailed("Writing the prevention list of %s failed and the list read back shows it was not "
+                               "written; nothing was changed: %s" % (result["target"], error), result, error)
+        result["changed"] = True
+        result["verified"] = True
+        result["warnings"].append("The answer to the prevention write of %s was lost (%s), but the list read back "
+                                  "shows the change was made" % (result["target"], error))
+        self._record(result, plan, again)
 
     def _check_conflicts(self, plan, all_hosts, result):
         others = self.other_side(all_hosts)

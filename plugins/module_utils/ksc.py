@@ -243,6 +243,7 @@ class KscClient:
                                timeout=request_timeout, retries=retries, error_message=ksc_error_message,
                                warn=warn, **http_kwargs)
         self.logged_in = False
+        self.login_count = 0  # successful logins: a new session means the old one's result-sets are gone
 
     def close(self):
         self.http.close()
@@ -268,6 +269,7 @@ class KscClient:
         if error is not None:
             raise self._auth_error(describe_pxg_error(error), response.status_code)
         self.logged_in = True
+        self.login_count += 1
 
     def _auth_error(self, detail, status):
         who = "authentication failed for user %s on host %s" % (self.username, self.where)
@@ -342,7 +344,12 @@ class KscClient:
                     "strAccessor": accessor, "nStart": len(items), "nCount": min(chunk_size, wanted - len(items))})[1]
                 chunk = read_chunk(out)
                 if not chunk:
-                    break
+                    # Reading this as "no more items" would hide hosts or pending incidents (and a hidden
+                    # pending incident means a second one is created): the result-set said it has more.
+                    raise ApiError("POST ChunkAccessor.GetItemsChunk: HTTP 200 but the answer has no items at "
+                                   "position %d of %d (unexpected shape, pChunk missing or empty): %.200s"
+                                   % (len(items), total, json.dumps(out)), status=200, method="POST",
+                                   path="ChunkAccessor.GetItemsChunk", api_message="unexpected answer shape")
                 items.extend(chunk)
             failed = False
             return total, items[:wanted]
@@ -358,13 +365,24 @@ class KscClient:
                 self.warn("ChunkAccessor.Release failed (the result-set expires by itself): %s" % exc)
 
     def search(self, method, params, limit=None):
-        """Run a Find* method that returns ``strAccessor``; ``(total, items)``."""
-        out = self.call(method, params)[1]
-        accessor = out.get("strAccessor")
-        if not isinstance(accessor, str) or not accessor:
-            raise ApiError("POST %s: the answer has no strAccessor: %.200s" % (method, json.dumps(out)),
-                           method="POST", path=method)
-        return self.read_accessor(accessor, limit=limit)
+        """Run a Find* method that returns ``strAccessor``; ``(total, items)``.
+
+        A result-set belongs to the session that made it. When the connection was lost while
+        reading it (the client logged in again on a new connection), the search runs once more:
+        Find* methods only read, so repeating them is safe.
+        """
+        for attempt in (1, 2):
+            out = self.call(method, params)[1]
+            logins = self.login_count  # the session that owns the result-set
+            accessor = out.get("strAccessor")
+            if not isinstance(accessor, str) or not accessor:
+                raise ApiError("POST %s: the answer has no strAccessor: %.200s" % (method, json.dumps(out)),
+                               method="POST", path=method)
+            try:
+                return self.read_accessor(accessor, limit=limit)
+            except ApiError:
+                if attempt == 2 or self.login_count == logins:
+                    raise
 
     # ---- hosts -----------------------------------------------------------------------------
     def find_hosts(self, wstr_filter, fields=HOST_FIELDS, limit=None):

@@ -19,6 +19,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     REQUESTS_IMPORT_ERROR,
     ApiError,
     ConfigurationError,
+    check_request_timeout,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import DEFAULT_PORT, KscClient
 
@@ -49,9 +50,10 @@ def validate_connection(module):
     params = module.params
     if not 1 <= params["ksc_port"] <= 65535:
         module.fail_json(msg="ksc_port must be 1..65535, got %s" % params["ksc_port"])
-    if params["request_timeout"] <= 0:
-        module.fail_json(msg="request_timeout must be a positive number of seconds, got %s"
-                         % params["request_timeout"])
+    try:
+        check_request_timeout(params["request_timeout"])
+    except ConfigurationError as exc:
+        module.fail_json(msg=str(exc))
     if not 0 <= params["retries"] <= 10:
         module.fail_json(msg="retries must be 0..10, got %s" % params["retries"])
     host = (params["ksc_host"] or "").strip()

@@ -233,6 +233,8 @@ def read_ioc_file(path):
             data = handle.read()
     except (IOError, OSError) as exc:
         raise ParamsError("ioc_file %s cannot be read: %s" % (path, exc.strerror or exc))
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise ParamsError("ioc_file %r cannot be read: %s" % (path, exc))
     if not data.startswith(_ZIP_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
         raise ParamsError("ioc_file %s is not a ZIP archive (iocScan needs a ZIP of IOC files)" % path)
     return base64.b64encode(data).decode("ascii")

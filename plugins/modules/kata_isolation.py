@@ -221,8 +221,11 @@ api_settings:
         remoteIpv4Address: 10.0.0.10
 """
 
+import contextlib
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import SETTINGS_ISOLATION
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import (
     DIRECTIONS,
@@ -269,6 +272,19 @@ def argument_spec():
     return spec
 
 
+@contextlib.contextmanager
+def unclear_write(module, what):
+    """A write whose answer was lost may have been applied: say so, and report a possible change."""
+    try:
+        yield
+    except ApiError as exc:
+        if not exc.may_have_been_applied:
+            raise
+        module.fail_json(msg="%s. The %s may or may not have been changed: run the task again, it reads the rule "
+                         "and finishes the change or reports that it is done" % (exc, what), changed=True,
+                         api_error=exc.to_dict())
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
@@ -293,14 +309,16 @@ def main():
                 after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
                 after = isolation_from_api(after_api)
                 if not module.check_mode:
-                    client.post_settings(sensor_id, SETTINGS_ISOLATION, after_api)
+                    with unclear_write(module, "isolation rule of %s" % sensor_id):
+                        client.post_settings(sensor_id, SETTINGS_ISOLATION, after_api)
             else:
                 after_api, after = current_api, current
         else:
             changed = rule_exists(current_api)
             after_api, after = {}, {}
             if changed and not module.check_mode:
-                client.delete_settings(sensor_id, SETTINGS_ISOLATION)
+                with unclear_write(module, "isolation rule of %s" % sensor_id):
+                    client.delete_settings(sensor_id, SETTINGS_ISOLATION)
     client.close()
 
     result = dict(changed=changed, sensor_id=sensor_id, isolation=after, api_settings=after_api)

@@ -319,8 +319,8 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, clean_selector
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
     FleetInputError,
     TargetFailed,
@@ -379,7 +379,12 @@ def validate_target(module):
                          "sensor_filter; got %s" % (", ".join(option for option, _value in given) or "none"),
                          changed=False)
     option, value = given[0]
-    if option == "sensor_id" and str(value).strip().lower() == ALL_SENSORS:
+    if option in SENSOR_OPTIONS:
+        try:
+            value = clean_selector(option, value)
+        except ConfigurationError as exc:
+            module.fail_json(msg=str(exc), changed=False)
+    if option == "sensor_id" and value.lower() == ALL_SENSORS:
         module.fail_json(msg="sensor_id=%s is not a host; use all_hosts=true for the list that applies to all hosts"
                          % value, changed=False)
     return option, value

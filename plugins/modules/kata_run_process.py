@@ -183,6 +183,7 @@ waited:
   sample: 12.5
 """
 
+import ipaddress
 import re
 import time
 import uuid
@@ -216,6 +217,14 @@ COMPARED = (
     ("start_now", ("schedule", "startNow"), True),
 )
 _MISSING = object()
+
+
+def is_ip(value):
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def normalize_task_id(value):
@@ -352,6 +361,10 @@ def validate(module):
         for option in SENSOR_OPTIONS:
             if params[option] is not None and not params[option].strip():
                 module.fail_json(msg="%s must not be empty" % option)
+        if params["sensor_ip"] is not None:
+            if not is_ip(params["sensor_ip"]):
+                module.fail_json(msg="sensor_ip must be an IPv4 or IPv6 address, got %r" % params["sensor_ip"])
+            params["sensor_ip"] = params["sensor_ip"].strip()
 
 
 class Runner:
@@ -371,8 +384,9 @@ class Runner:
         if view is None or task_state(view) != "unknown" or view_sensor_id(view) is not None:
             return view
         settings = task_settings(view)
-        if any(_lookup(settings, path) is not _MISSING for _option, path, _default in COMPARED) or \
-                any(key in view for key in TASK_ID_KEYS):
+        # Keys with null values (``{"taskId": null, ...}``) show nothing either.
+        if any(_lookup(settings, path) not in (_MISSING, None) for _option, path, _default in COMPARED) or \
+                any(view.get(key) not in (None, "") for key in TASK_ID_KEYS):
             return view
         path = self.client.task_path(task_id)
         raise ApiError("GET %s?settings=true: HTTP 200 but the answer shows no task ID, status or settings "

@@ -39,7 +39,7 @@ options:
     type: str
   ip:
     description:
-      - Only hosts with this IP address.
+      - Only hosts with this IP address (an IPv4 or IPv6 address; anything else fails before any request).
     type: str
   include_settings:
     description:
@@ -110,6 +110,8 @@ count:
   sample: 3
 """
 
+import ipaddress
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
@@ -129,8 +131,14 @@ def main():
                               choices=["network_isolation", "prevention"]),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = kata_client(module)
     params = module.params
+    if params["ip"] not in (None, ""):
+        try:
+            ipaddress.ip_address(params["ip"].strip())
+        except ValueError:
+            module.fail_json(msg="ip must be an IPv4 or IPv6 address, got %r" % params["ip"])
+        params["ip"] = params["ip"].strip()
+    client = kata_client(module)
     with api_errors(module, changed=False):
         sensors = client.list_sensors(sensor_id=params["sensor_id"], hostname=params["hostname"], ip=params["ip"])
         include = list(dict.fromkeys(params["include_settings"]))

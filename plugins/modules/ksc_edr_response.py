@@ -229,9 +229,10 @@ def validate_input(module):
         if params[option] is not None and not params[option].strip():
             module.fail_json(msg="%s must not be empty" % option)
     area = params["incident_area"]
-    if not area or not area.strip() or any(char in area for char in "[]\r\n\t"):
-        module.fail_json(msg="incident_area must be a non-empty name without '[', ']' or line breaks (it becomes "
-                         "part of the KSC task name [Response][<incident_area>] ...), got %r" % area)
+    if not area or not area.strip() or any(char in "[]" or not char.isprintable() for char in area):
+        module.fail_json(msg="incident_area must be a non-empty name without '[', ']', line breaks or other control "
+                         "characters (it becomes part of the KSC task name [Response][<incident_area>] ...), got %r"
+                         % area)
     if params["severity"] < 0:
         module.fail_json(msg="severity must be 0 or more (KLINCDT_SEVERITY; the vendor's sample uses 2), got %s"
                          % params["severity"])
@@ -311,6 +312,19 @@ def main():
     module.exit_json(**result)
 
 
+def created_incident(client, host_id, body):
+    """The ID of the pending incident an AddIncident with an unclear outcome created, or None.
+
+    Only used without ``force``: the host had no such pending incident just before, so one now is ours.
+    """
+    try:
+        found = find_pending(client, host_id, body["task"], body["params"])
+    except ApiError:
+        return None
+    incident_id = found[0].get("KLINCDT_ID") if found else None
+    return incident_id if isinstance(incident_id, int) and not isinstance(incident_id, bool) else None
+
+
 def create_incident(module, client, host_id, body, result):
     """AddIncident, then UpdateIncident with KLINCDT_IS_HANDLED false, as the vendor's sample does."""
     try:
@@ -319,11 +333,16 @@ def create_incident(module, client, host_id, body, result):
         raise
     except ApiError as exc:
         if exc.status is None or 200 <= exc.status < 300 or (exc.status >= 500 and exc.status != 503):
-            # The server (behind a gateway, or before the connection failed) may have created it; a rerun
-            # finds it pending. A PxgError or a 503 says it was not created.
-            module.fail_json(msg="%s. The incident may have been created: run the task again, it finds a pending "
-                             "incident instead of creating a second one" % exc, api_error=exc.to_dict(), **result)
-        raise
+            # The server (behind a gateway, or before the connection failed) may have created it: look for it
+            # instead of sending AddIncident again. A PxgError or a 503 says it was not created.
+            incident_id = None if module.params["force"] else created_incident(client, host_id, body)
+            if incident_id is None:
+                module.fail_json(msg="%s. The incident may have been created: run the task again, it finds a pending "
+                                 "incident instead of creating a second one" % exc, api_error=exc.to_dict(), **result)
+            module.warn("Creating the incident failed (%s), but KSC shows pending incident %s with this response on "
+                        "the host: the request reached KSC, so it was not sent again." % (exc, incident_id))
+        else:
+            raise
     try:
         client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False, "KLHST_WKS_HOSTNAME": host_id})
     except ApiError as exc:

@@ -45,7 +45,7 @@ def start(ansible_env, kata_env, tmp_path, name, sensor_id, digest):
 
 
 def outcome(proc, results):
-    output, _ = proc.communicate(timeout=300)
+    output = proc.communicate(timeout=300)[0]
     entries = [json.loads(line) for line in results.read_text().splitlines() if line.strip()] \
         if results.exists() else []
     assert entries, output

@@ -356,3 +356,22 @@ def test_playbooks_need_exactly_one_host_selector(run_playbook, central_node):
     assert run.rc != 0, run
     assert "Pass exactly one of -e sensor_id=..., -e sensor_hostname=... or -e sensor_ip=..." in run.stdout
     assert central_node.log() == []
+
+
+def test_a_write_whose_answer_is_lost_says_it_may_have_happened(run_playbook, central_node):
+    sid = central_node.sensors[0]["sensorId"]
+    central_node.add_fault(method="POST", path=r"/settings\?", action="drop_after")
+    central_node.add_fault(method="DELETE", path=r"/settings\?", status=500)
+    run = run_playbook(tasks=[
+        dict(task("isolate", sensor_id=sid, auto_turnoff_timeout_hours=2, retries=0), ignore_errors=True),
+        task("isolate again", sensor_id=sid, auto_turnoff_timeout_hours=2),
+        dict(task("release", sensor_id=sid, state="absent", retries=0), ignore_errors=True),
+    ])
+    assert run.rc == 0, run
+    assert run.failed("isolate") and run.result("isolate")["changed"] is True
+    message = run.result("isolate")["msg"]
+    assert "may or may not have been changed: run the task again" in message and "\n" not in message
+    # The POST was applied before the connection dropped: the rerun finds the rule and changes nothing.
+    assert run.result("isolate again")["changed"] is False
+    assert run.failed("release") and "HTTP 500" in run.result("release")["msg"]
+    assert central_node.get_isolation(sid)["autoTurnoffTimeoutInSec"] == 7200

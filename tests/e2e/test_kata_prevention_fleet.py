@@ -25,7 +25,7 @@ def task(name, **options):
 
 
 def settings_requests(central_node, method):
-    return [entry for entry in central_node.log(method, r"/settings$")]
+    return central_node.log(method, r"/settings$")
 
 
 def per_sensor(entries):

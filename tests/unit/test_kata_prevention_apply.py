@@ -12,6 +12,7 @@ import copy
 import pytest
 
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention as kp
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import TargetFailed
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_apply import MAX_REMERGES, PreventionRun
 
@@ -141,3 +142,44 @@ def test_the_settle_time_is_capped():
     PreventionRun(RacingClient([]), kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
                   clock=lambda: next(ticks)).apply("s-1", "WS-001")
     assert slept == [5.0]
+
+
+class LostAnswerClient(RacingClient):
+    """The POST is applied (or not) but its answer is lost, as with a connection reset after processing."""
+
+    def __init__(self, objects, applied, status=None):
+        super(LostAnswerClient, self).__init__(objects)
+        self.applied = applied
+        self.status = status
+
+    def post_settings(self, sensor_id, settings_type, settings):
+        self.calls.append("POST %s" % sensor_id)
+        if self.applied:
+            self.objects = copy.deepcopy(settings["objects"])
+        raise ApiError("POST settings: Connection to cn failed: reset", status=self.status, method="POST")
+
+
+@pytest.mark.parametrize("status", [None, 502, 504])
+def test_a_lost_write_answer_is_settled_by_reading_the_list(status):
+    client = LostAnswerClient([UI_RULE], applied=True, status=status)
+    result = run(client, [C])
+    assert result["changed"] is True and result["verified"] is True
+    assert client.calls == ["GET s-1", "POST s-1", "GET s-1"]
+    assert "was lost" in result["warnings"][0] and "the change was made" in result["warnings"][0]
+
+
+def test_a_lost_write_that_did_not_happen_fails_saying_nothing_changed():
+    client = LostAnswerClient([UI_RULE], applied=False)
+    with pytest.raises(TargetFailed) as info:
+        run(client, [C])
+    assert "shows it was not written; nothing was changed" in info.value.msg
+    assert info.value.result["changed"] is False
+
+
+@pytest.mark.parametrize("status", [400, 500, 503])
+def test_a_refused_write_is_not_read_back(status):
+    client = LostAnswerClient([UI_RULE], applied=False, status=status)
+    with pytest.raises(TargetFailed) as info:
+        run(client, [C])
+    assert info.value.msg.startswith("The Central Node refused the new prevention list of WS-001")
+    assert client.calls == ["GET s-1", "POST s-1"]

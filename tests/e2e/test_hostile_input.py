@@ -1,0 +1,978 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Hostile input: property-based tests (hypothesis) over every module's options.
+
+Every module runs in this process (tests/inprocess.py, exactly as Ansible runs ``main()``)
+against the real fake servers (HTTPS, request logs): the fake Central Node for the kata_*
+modules, the fake KSC for ksc_edr_response. For every generated input:
+
+* no traceback, ever;
+* an input the module rejects before sending anything fails with a message naming the option
+  (inputs known to be invalid must be rejected that way, and nothing reaches the server: no
+  request, not even a TLS handshake);
+* every request that is sent is well formed: the URL path is the API's, each path segment and
+  each query value is percent-encoded and arrives as exactly one segment / one value (a
+  sensor ID ``a/b?c#d%e`` is one ``sensor_id`` query value, never a second path segment or an
+  extra query parameter), and the values the server decodes are the values the user gave;
+* KSC search filters are literal: a host name with wildcards or quotes only ever finds the
+  host with exactly that name, and the filter always parses.
+
+Values are hashes, IPs, ports, IDs with ``/ ? # %``, unicode host names, huge lists and
+wrong types (None, booleans, huge integers, nan/inf, lists, dicts where strings are expected).
+
+Deterministic (``derandomize=True``, no example database); about 30-40 seconds in all.
+
+A new option gets its strategies in ``OPTIONS``; ``test_every_option_is_covered`` lists the
+options that still have none.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import importlib
+import io
+import ipaddress
+import math
+import os
+import re
+import zipfile
+
+from unittest import mock
+from urllib.parse import unquote, unquote_plus
+
+import pytest
+
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, make_sensor
+from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, HOST_ATTRIBUTES, FilterError, parse_filter
+from tests.inprocess import MODULE_PACKAGE, run_module
+
+
+def hostile_settings(max_examples):
+    """Deterministic in CI: the same examples on every run, nothing stored between runs."""
+    return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None, print_blob=False,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                           HealthCheck.data_too_large, HealthCheck.filter_too_much])
+
+
+SENSOR_1 = make_sensor(1)["sensorId"]
+SERVER_SENSOR_IDS = frozenset(make_sensor(index)["sensorId"] for index in range(1, 4))
+MD5_A = "44d88612fea8a8f36de82e1278abb02f"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+# ---- the values ---------------------------------------------------------------------------------
+# Characters with a meaning in URLs, filters, shells, YAML or JSON, and a few unicode troublemakers
+# (combining, right-to-left, BOM, line separator, astral plane).
+URL_CHARS = "/?#%&=+;:@ .,\\\"'<>[]{}|^`~!$()*_-\t\r\n\x00\x7f\u00e9\u00fc\u0301\u200f\u2028\ufeff\U0001F600"
+NASTY = [
+    "a/b?c#d%e", "a/b?c#d%e&x=y", "a%2Fb", "%2e%2e", "..", ".", "../../etc/passwd", "%00", "%", "?", "#", "&", "=",
+    "+", " ", "", "\x00", "\r\n", "ws-001\r\nX-Injected: 1", "\t", "\u00fc", "WS-\u00fc\u00f1\u00ee.corp.example",
+    "\u0441\u0435\u0440\u0432\u0435\u0440.\u0440\u0444", "xn--80aswg.xn--p1ai", "\u2028", "\ufeff", "\U0001F600",
+    "a" * 5000, "[::1]", "10.20.0.2", " 10.20.0.2 ", "fd00::1", "1.2.3.4/24", "300.1.1.1", "*", "WS-00*", "WS-00?",
+    "\\", '"', "'", '"(x=1)"', "<script>", "%s%n", "{{ lookup('env', 'HOME') }}", "$(id)", "null", "None", "true",
+    "0", "-1", MD5_A, "e6aa2842-0000-0000-0000-000000000001", SENSOR_1 + "/..", SENSOR_1 + "?sensor_id=all",
+    SENSOR_1 + "#", "all", "ALL ",
+]
+hostile_text = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(st.sampled_from(URL_CHARS) | st.characters(), max_size=30),
+)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70), st.floats(), st.text(max_size=8))
+wrong_types = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70), st.floats(),
+    st.lists(scalars, max_size=4), st.dictionaries(st.text(max_size=6), scalars, max_size=4),
+)
+anything = st.one_of(hostile_text, wrong_types)
+nested = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8)
+
+
+def nolog(strategy):
+    """Values for a no_log option. Ansible masks every occurrence of such a value in the result, so a
+    short one ("s") would mangle the option names the message is checked for; a prefix prevents that."""
+    def prefixed(value):
+        if isinstance(value, str) and value:
+            return "pw-" + value
+        if isinstance(value, (list, dict)):
+            return [prefixed(item) for item in value] if isinstance(value, list) else \
+                dict((key, prefixed(item)) for key, item in value.items())
+        return value
+    return st.one_of(st.just(""), strategy.map(prefixed))
+
+
+def is_ip(value):
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+# IP addresses as users write them: any version, compressed or not, with stray whitespace.
+ip_texts = st.one_of(
+    st.ip_addresses().map(str), st.ip_addresses(v=6).map(lambda address: address.exploded),
+    st.ip_addresses().map(lambda address: " %s\t" % address),
+    st.sampled_from(["10.20.0.2", " 10.20.0.3", "fd00::1", "::ffff:10.20.0.2", "::", "0.0.0.0"]))
+printable_names = st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"),
+                                        exclude_characters="[]") | st.sampled_from(" /?#%&=+;:@\\\"'<>"),
+                          min_size=1, max_size=30).filter(lambda text: text.strip())
+
+
+def ok(strategy):
+    """Values without an oracle: any outcome but a traceback, an unnamed rejection or a bad request."""
+    return strategy.map(lambda value: (value, False))
+
+
+def bad(strategy):
+    """Values that are invalid: they must be rejected naming the option, before anything is sent."""
+    return strategy.map(lambda value: (value, True))
+
+
+FORBIDDEN_HOST_CHARS = "/?#@\\%\"'<>{}|^`,;"
+# Only values that can never be a reachable host: a valid one would make the module resolve or connect to it.
+invalid_hosts = st.one_of(
+    st.sampled_from(["", " ", "\t", "-host", ".host", "https://kata.example", "kata.example:443", "kata.example/x",
+                     "user@kata.example", "a b", "[fe80::1%eth0]", "kata\x00.example", "\u2028", "..", "x" * 300]),
+    st.tuples(hostile_text, st.sampled_from(FORBIDDEN_HOST_CHARS)).map(lambda pair: pair[0] + pair[1]),
+    st.lists(st.text(max_size=5), max_size=2), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+invalid_ports = st.one_of(
+    st.integers(max_value=0), st.integers(min_value=65536), st.integers(-(2 ** 70), -(2 ** 40)),
+    st.sampled_from(["", "http", "443a", "0x1bb", "65536", "-1", "80 80", "1e9"]),
+    st.floats(allow_nan=True).filter(lambda number: math.isnan(number) or not float(number).is_integer()),
+    st.lists(st.integers(1, 65535), min_size=1, max_size=2), st.dictionaries(st.text(max_size=3), st.integers(),
+                                                                             min_size=1, max_size=2),
+)
+invalid_timeouts = st.one_of(
+    st.sampled_from([0, -1, 0.0, -0.5, float("nan"), float("inf"), float("-inf"), 1e300, 10 ** 30, "nan", "inf",
+                     "-inf", "", "soon", "30s"]),
+    st.floats(max_value=0.0), st.floats(min_value=86400.5), st.lists(st.integers(1, 5), min_size=1, max_size=2),
+)
+valid_timeouts = st.sampled_from([5, 10.5, "20", 60, 86400])
+invalid_retries = st.one_of(st.integers(max_value=-1), st.integers(min_value=11), st.sampled_from(
+    ["", "three", "1.5", 1.5, float("nan"), float("inf")]), st.lists(st.integers(0, 3), min_size=1, max_size=2))
+invalid_bools = st.one_of(st.sampled_from(["maybe", "", "2", "yess", "ja", "\u00fc", 2, -1, 0.5, 10 ** 30, "nan"]),
+                          st.text(min_size=1, max_size=8).filter(
+                              lambda text: text.strip().lower() not in (
+                                  "y", "yes", "on", "1", "true", "t", "n", "no", "off", "0", "false", "f", "1.0",
+                                  "0.0")),
+                          st.lists(st.booleans(), min_size=1, max_size=2), st.dictionaries(st.text(max_size=3),
+                                                                                           st.booleans(), min_size=1,
+                                                                                           max_size=2))
+bools = st.sampled_from([True, False, "yes", "no", "true", "false", 1, 0, "on", "off"])
+missing_files = st.one_of(
+    st.sampled_from(["/nonexistent/cert.pem", "/nonexistent/\u00fc.pem", "/dev/null/x", "relative/missing.pem",
+                     "/nonexistent/a b?c#d%e.pem", "/nonexistent/" + "x" * 300]),
+    hostile_text.filter(lambda text: text.strip() and "\x00" not in text).map(lambda text: "/nonexistent/" + text),
+)
+nul_paths = st.sampled_from(["/tmp/a\x00b", "\x00", "cert\x00.pem"])
+bad_external_ids = st.one_of(
+    st.sampled_from(["", ".", "..", "a/b", "a?b", "a#b", "a%2Fb", "%", "a b", " ", "\t", "a\nb", "a\u2028b",
+                     "4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d/../x"]),
+    st.tuples(hostile_text, st.sampled_from("/?#% \t\n")).map(lambda pair: pair[0] + pair[1] + pair[0]),
+)
+
+
+def choices(values):
+    """A choices option: the valid values, and anything else, which must be rejected."""
+    return st.one_of(ok(st.sampled_from(values)),
+                     bad(anything.filter(lambda value: not isinstance(value, (list, dict)) and value is not None
+                                         and str(value) not in values)))
+
+
+def bool_option():
+    return st.one_of(ok(bools), bad(invalid_bools))
+
+
+def kata_connection_options():
+    return {
+        "kata_host": bad(invalid_hosts),
+        "kata_port": bad(invalid_ports),
+        # The fake answers unknown IDs with 401, so every other value is sent (and must arrive as one segment).
+        "external_system_id": st.one_of(bad(bad_external_ids), ok(hostile_text)),
+        "client_cert": st.one_of(bad(missing_files), bad(nul_paths), ok(anything)),
+        "client_key": st.one_of(bad(missing_files), bad(nul_paths), ok(anything)),
+        "client_key_passphrase": ok(nolog(anything)),
+        "validate_certs": bool_option(),
+        "ca_path": st.one_of(bad(missing_files), ok(anything)),
+        "request_timeout": st.one_of(bad(invalid_timeouts), ok(valid_timeouts)),
+        "retries": st.one_of(bad(invalid_retries), ok(st.integers(0, 10))),
+    }
+
+
+def selector(blank_is_invalid, ip=False):
+    """A sensor selector (ID, host name or IP): hostile text is sent (encoded); blank and, for IPs,
+    anything but an IP address must be rejected."""
+    text = hostile_text
+    strategies = [ok(wrong_types)]
+    if ip:
+        strategies += [ok(ip_texts), bad(text.filter(lambda value: value.strip() and not is_ip(value)))]
+    else:
+        strategies.append(ok(text.filter(lambda value: value.strip())))
+    blanks = st.sampled_from(["", " ", "\t", "\r\n"])
+    strategies.append(bad(blanks) if blank_is_invalid else ok(blanks))
+    return st.one_of(*strategies)
+
+
+# ---- hashes -------------------------------------------------------------------------------------
+def digest(kind, seed):
+    return getattr(hashlib, kind)(str(seed).encode()).hexdigest()
+
+
+valid_hash_entries = st.one_of(
+    st.integers(0, 10 ** 6).map(lambda seed: digest("md5", seed)),
+    st.integers(0, 10 ** 6).map(lambda seed: digest("sha256", seed).upper()),
+    st.integers(0, 10 ** 6).map(lambda seed: "  %s\t" % digest("md5", seed)),
+    st.integers(0, 10 ** 6).map(lambda seed: {"sha256": digest("sha256", seed)}),
+    st.integers(0, 10 ** 6).map(lambda seed: {"MD5": digest("md5", seed).upper()}),
+)
+invalid_hash_entries = st.one_of(
+    st.sampled_from([None, True, False, 0, 10 ** 40, 1.5, float("nan"), "", " ", "z" * 32, MD5_A[:-1], MD5_A + "0",
+                     MD5_A + "/", "a/b?c#d%e", "0x" + MD5_A[2:], MD5_A[:16] + " " + MD5_A[16:], digest("sha1", 1),
+                     digest("sha512", 1), "\uff14" * 32, {}, {"md5": MD5_A, "sha256": digest("sha256", 1)},
+                     {"sha1": digest("sha1", 1)}, {"md5": 5}, {"md5": None}, {"md5": [MD5_A]}, {"sha256": MD5_A},
+                     [MD5_A], [], {"md5": MD5_A + "\x00"}]),
+    hostile_text.filter(lambda text: len(text.strip()) not in (32, 64)),
+    st.integers(),
+)
+
+
+def hash_lists(min_size=0):
+    return st.lists(valid_hash_entries, min_size=min_size, max_size=6)
+
+
+def with_one_invalid(valid_list, invalid_entry, position):
+    index = position % (len(valid_list) + 1)
+    return valid_list[:index] + [invalid_entry] + valid_list[index:], index
+
+
+# ---- isolation ----------------------------------------------------------------------------------
+ports = st.integers(1, 65535)
+port_ranges = st.tuples(ports, ports).map(lambda pair: {"from": min(pair), "to": max(pair)})
+ip_addresses = st.one_of(st.ip_addresses().map(str), st.sampled_from(["10.0.0.10", "fd00::20", " 10.0.0.53 "]))
+valid_exclusions = st.one_of(
+    st.fixed_dictionaries({"remote_address": ip_addresses}),
+    st.fixed_dictionaries({"protocol": st.integers(0, 255)},
+                          optional={"remote_address": ip_addresses, "direction": st.just("both")}),
+    st.fixed_dictionaries({"direction": st.sampled_from(["inbound", "outbound"]), "protocol": st.integers(0, 255)},
+                          optional={"remote_address": ip_addresses, "local_ports": port_ranges,
+                                    "remote_ports": port_ranges}),
+)
+invalid_exclusions = st.one_of(
+    st.sampled_from([
+        {}, {"direction": "inbound"}, {"direction": "both"},
+        {"protocol": 256}, {"protocol": -1}, {"protocol": 10 ** 30},
+        {"remote_address": "10.0.0.0/8"}, {"remote_address": "kata.example"}, {"remote_address": "300.1.1.1"},
+        {"remote_address": "a/b?c#d%e"}, {"remote_address": "\u0661\u0660.0.0.1"}, {"remote_address": "fe80::1%eth0"},
+        {"remote_address": "10.0.0.1", "local_ports": {"from": 80}},
+        {"direction": "inbound", "local_ports": {"from": 0}}, {"direction": "inbound", "local_ports": {"from": 65536}},
+        {"direction": "inbound", "remote_ports": {"from": 443, "to": 80}},
+        {"direction": "outbound", "remote_ports": {"from": 10 ** 30}},
+        {"direction": "sideways", "protocol": 6}, {"direction": "", "protocol": None},
+    ]),
+    hostile_text.filter(lambda text: text.strip() and not is_ip(text)).map(lambda text: {"remote_address": text}),
+    st.integers(max_value=-1).map(lambda number: {"protocol": number}),
+    st.integers(min_value=256).map(lambda number: {"protocol": number}),
+)
+# The sub-options of exclusions: a message naming one of them names the offending option.
+EXCLUSION_NAMES = ("exclusions", "direction", "protocol", "remote_address", "local_ports", "remote_ports", "from", "to")
+
+# ---- KSC ----------------------------------------------------------------------------------------
+KSC_TASKS = ("getFile", "deleteFile", "quarantineFile", "iocScan", "startProcess", "terminateProcess", "isolateHost",
+             "preventExecution", "onDemandScan")
+
+
+def ioc_zip_base64():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ioc.xml", "<ioc/>")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+IOC = ioc_zip_base64()
+VALID_KSC_PARAMS = {
+    "getFile": {"md5hash": MD5_A, "sha256hash": "", "path": "C:\\Users\\Public\\a b?c#d%e.exe"},
+    "deleteFile": {"md5hash": "", "sha256hash": digest("sha256", 1), "path": "", "searchInSubfolders": True},
+    "quarantineFile": {"md5hash": "", "sha256hash": "", "path": "C:\\\u00fc\\x.exe"},
+    "iocScan": {"ioc": IOC, "isolateHost": False, "scanCriticalAreas": True, "quarantineObject": "yes"},
+    "startProcess": {"executablePath": "cmd.exe", "arguments": "/c echo \"%PATH%\" & ver", "workingFolder": "C:\\"},
+    "terminateProcess": {"md5hash": MD5_A, "sha256hash": "", "path": "", "caseSensitive": False},
+    "isolateHost": {"action": 1},
+    "preventExecution": {"hash": MD5_A, "path": "C:\\x.exe", "caseSensitive": True},
+    "onDemandScan": [{"enabled": True, "path": "", "recursive": False, "type": 14},
+                     {"enabled": True, "path": "C:\\Users\\Public\\Downloads", "recursive": True, "type": 22}],
+}
+# One invalid value per key kind; each must be refused naming params.<key>.
+INVALID_KSC_VALUES = {
+    "md5hash": ["x" * 32, MD5_A[:-1], 5, None, [MD5_A], digest("sha256", 1)],
+    "sha256hash": [MD5_A, "g" * 64, 0, {"a": 1}],
+    "hash": ["", MD5_A + "0", True],
+    "path": [5, [], {"a": "b"}, True],
+    "executablePath": ["", "   ", 7, None],
+    "arguments": [5, ["a"]],
+    "workingFolder": [5, {}],
+    "searchInSubfolders": ["maybe", 2, [], 0.5],
+    "caseSensitive": ["maybe", None, {}, -1],
+    "isolateHost": ["x", 3],
+    "scanCriticalAreas": ["", 1.5],
+    "quarantineObject": [[True], "nah"],
+    "ioc": ["%%%", "", "UEsDBA==", "aGVsbG8=", 5],
+    "action": [2, -1, "on", True, None, 1.0, "1.5", 10 ** 30],
+    "enabled": ["x", None],
+    "recursive": [2, "sometimes"],
+    "type": [13, 26, "Folder", None, True, -14, 10 ** 30],
+}
+KSC_CALLS = frozenset(("login", "HostGroup.FindHosts", "HostGroup.FindIncidents", "HostGroup.AddIncident",
+                       "HostGroup.UpdateIncident", "ChunkAccessor.GetItemsCount", "ChunkAccessor.GetItemsChunk",
+                       "ChunkAccessor.Release"))
+
+
+def ksc_connection_options():
+    return {
+        "ksc_host": bad(invalid_hosts),
+        "ksc_port": bad(invalid_ports),
+        "ksc_username": st.one_of(ok(hostile_text.filter(lambda text: text.strip())), bad(st.sampled_from(["", None]))),
+        "ksc_password": ok(nolog(anything)),
+        "ksc_domain": st.one_of(ok(hostile_text), bad(st.sampled_from(["\u00fc", "CORP\\x", 'a"b', "a\x00b"]))),
+        "ksc_internal_user": bool_option(),
+        "ksc_vserver": ok(anything),
+        "validate_certs": bool_option(),
+        "ca_path": st.one_of(bad(missing_files), ok(anything)),
+        "request_timeout": st.one_of(bad(invalid_timeouts), ok(valid_timeouts)),
+        "retries": st.one_of(bad(invalid_retries), ok(st.integers(0, 10))),
+    }
+
+
+# ---- the options of each module -----------------------------------------------------------------
+OPTIONS = {
+    "kata_sensor_info": dict(kata_connection_options(), **{
+        # Filters: any text is a valid filter (it finds nothing), except that ip must be an IP address.
+        "sensor_id": ok(anything),
+        "hostname": ok(anything),
+        "ip": st.one_of(ok(ip_texts), ok(st.just("")),
+                        bad(hostile_text.filter(lambda text: text.strip() and not is_ip(text)))),
+        "include_settings": st.one_of(
+            ok(st.lists(st.sampled_from(["network_isolation", "prevention"]), max_size=4)),
+            bad(st.lists(hostile_text.filter(lambda text: text not in ("network_isolation", "prevention")
+                                             and "," not in text and text.strip()), min_size=1, max_size=3)),
+            ok(wrong_types)),
+    }),
+    "kata_isolation": dict(kata_connection_options(), **{
+        "sensor_id": selector(blank_is_invalid=True),
+        "sensor_hostname": selector(blank_is_invalid=True),
+        "sensor_ip": selector(blank_is_invalid=True, ip=True),
+        "state": choices(["present", "absent"]),
+        "auto_turnoff_timeout": st.one_of(
+            ok(st.integers(3600, 35996400)),
+            bad(st.integers(max_value=3599)), bad(st.integers(min_value=35996401)),
+            bad(st.sampled_from(["", "2h", "7200s", 7200.5, float("nan"), float("inf"), [7200], {"s": 7200}]))),
+        "auto_turnoff_timeout_hours": st.one_of(
+            # Together with the baseline's auto_turnoff_timeout: always refused as mutually exclusive.
+            bad(st.integers(-(2 ** 70), 2 ** 70)), bad(st.sampled_from(["4", "four", 4.5, float("inf")]))),
+        "exclusions": st.one_of(
+            ok(st.lists(valid_exclusions, max_size=6)),
+            bad(st.tuples(st.lists(valid_exclusions, max_size=4), invalid_exclusions, st.integers(0, 10)).map(
+                lambda case: with_one_invalid(case[0], case[1], case[2])[0])),
+            ok(nested)),
+        "force": bool_option(),
+    }),
+    "kata_prevention": dict(kata_connection_options(), **{
+        "sensor_id": selector(blank_is_invalid=True),
+        "sensor_hostname": selector(blank_is_invalid=True),
+        "sensor_ip": selector(blank_is_invalid=True, ip=True),
+        "all_hosts": bool_option(),
+        # Fleet mode: every entry's text arrives as one query value; a blank or malformed entry is refused.
+        "sensors": st.one_of(
+            ok(st.lists(st.one_of(hostile_text.filter(lambda value: value.strip()),
+                                  hostile_text.filter(lambda value: value.strip()).map(
+                                      lambda value: {"sensor_hostname": value}),
+                                  ip_texts.map(lambda value: {"sensor_ip": value})), max_size=4)),
+            bad(st.sampled_from([[" "], ["ALL"], [{"sensor_ip": "nope"}], [{"hostname": "x"}],
+                                 [{"sensor_id": "a", "sensor_ip": "10.0.0.1"}], [{}], [None]])),
+            ok(wrong_types)),
+        "sensor_filter": st.one_of(
+            ok(st.fixed_dictionaries({}, optional={"hostname": hostile_text, "ip": ip_texts})),
+            bad(st.dictionaries(st.sampled_from(["os", "host", "sensor_id", "HOSTNAME"]), st.text(max_size=3),
+                                min_size=1, max_size=2)),
+            bad(st.sampled_from([{"ip": "nope"}, {"ip": "10.0.0.1/8"}]))),
+        "parallelism": st.one_of(ok(st.integers(1, 32)), bad(st.integers(max_value=0)),
+                                 bad(st.integers(min_value=33, max_value=10 ** 6))),
+        "ignore_sensor_errors": bool_option(),
+        "verify_write": bool_option(),
+        "hashes": st.one_of(
+            ok(hash_lists()),
+            bad(st.tuples(hash_lists(), invalid_hash_entries, st.integers(0, 10)).map(
+                lambda case: with_one_invalid(case[0], case[1], case[2])[0])),
+            ok(wrong_types), ok(nested)),
+        "state": choices(["present", "absent"]),
+        "exclusive": bool_option(),
+        "conflict_check": choices(["fail", "warn", "skip"]),
+    }),
+    "kata_run_process": dict(kata_connection_options(), **{
+        "sensor_id": selector(blank_is_invalid=True),
+        "sensor_hostname": selector(blank_is_invalid=True),
+        "sensor_ip": selector(blank_is_invalid=True, ip=True),
+        "state": choices(["present", "absent"]),
+        "task_id": st.one_of(
+            ok(st.uuids().map(str)), ok(st.uuids().map(lambda value: " %s " % str(value).upper())),
+            bad(hostile_text.filter(lambda text: not UUID_RE.match(text.strip().lower()))),
+            bad(st.uuids().map(lambda value: str(value) + "/..")), bad(st.uuids().map(lambda value: "{%s}" % value))),
+        "executable": st.one_of(ok(hostile_text.filter(lambda text: text.strip())),
+                                bad(st.sampled_from(["", " ", "\t\r\n"])), ok(wrong_types)),
+        "arguments": ok(anything),
+        "working_directory": ok(anything),
+        "start_now": bool_option(),
+        "wait": bool_option(),
+        "wait_timeout": st.one_of(ok(st.integers(1, 86400)), bad(st.integers(max_value=0)),
+                                  bad(st.integers(min_value=86401)), bad(st.sampled_from(["", "1h", 1.5, "nan"]))),
+        "wait_interval": st.one_of(ok(st.floats(0.01, 3600)), bad(st.floats(max_value=0.0)),
+                                   bad(st.floats(min_value=3600.01)),
+                                   bad(st.sampled_from([float("nan"), float("inf"), "nan", "", "5s", [1]]))),
+    }),
+    "ksc_edr_response": dict(ksc_connection_options(), **{
+        "target_host": st.one_of(ok(hostile_text.filter(lambda text: text.strip())),
+                                 bad(st.sampled_from(["", " ", "\t"])), ok(wrong_types)),
+        "target_hostname": st.one_of(ok(hostile_text.filter(lambda text: text.strip())),
+                                     bad(st.sampled_from(["", " ", "\r\n"])), ok(wrong_types)),
+        "task": st.one_of(bad(anything.filter(lambda value: value is not None and not isinstance(value, (list, dict))
+                                              and str(value) not in KSC_TASKS))),
+        "params": st.one_of(ok(nested), ok(hostile_text), bad(st.sampled_from([{}, [], "", "[1]", "{", {"action": 2},
+                                                                               {"Action": 1}, [{"action": 1}]]))),
+        "ioc_file": st.one_of(bad(missing_files), bad(nul_paths), bad(st.sampled_from(["/", ".", "/dev/null"]))),
+        "incident_area": st.one_of(
+            ok(printable_names),
+            bad(st.sampled_from(["", " ", "[x]", "a]b", "a\nb", "a\rb", "a\tb", "a\x00b", "a\u2028b", "a\x0bb",
+                                 "a\x85b"]))),
+        "severity": st.one_of(ok(st.integers(0, 2 ** 31 - 1)), bad(st.integers(max_value=-1)),
+                              bad(st.sampled_from(["high", "", 1.5, [2]]))),
+        "force": bool_option(),
+    }),
+}
+
+# Cases every run tries on top of the generated ones: (value, invalid). Keyed by option, or (module, option).
+ALWAYS = {
+    "external_system_id": [("..", True), (".", True), ("a/b?c#d%e", True), ("a b", True), ("a;b=c&d", False),
+                           ("\u00fc\U0001F600", False), ("a[b]", False), ("a\x00b", False)],
+    "request_timeout": [(float("nan"), True), (float("inf"), True), (1e300, True), (0, True), (-1, True),
+                        ("nan", True), (86400, False)],
+    "kata_port": [(0, True), (65536, True), (-443, True), ("https", True)],
+    "ksc_port": [(0, True), (65536, True)],
+    "kata_host": [("kata.example/x", True), ("kata.example:443", True), ("", True), ("https://kata.example", True)],
+    "ksc_host": [("ksc.example/x", True), ("ksc.example:13299", True), ("", True)],
+    "retries": [(-1, True), (11, True), (10 ** 30, True)],
+    "client_cert": [("/nonexistent/a b?c#d%e.pem", True), ("/tmp/a\x00b", True)],
+    "ca_path": [("/nonexistent/ca.pem", True)],
+    "sensor_id": [("a/b?c#d%e", False), ("a/b?c#d%e&x=y", False), ("../..", False), (["a", "b"], False)],
+    "sensor_hostname": [("WS-\u00fc\u00f1\u00ee.corp.example", False), ("a/b?c#d%e", False),
+                        ("\u0441\u0435\u0440\u0432\u0435\u0440.\u0440\u0444", False)],
+    "hostname": [("WS-\u00fc\u00f1\u00ee.corp.example", False), ("a/b?c#d%e", False)],
+    ("kata_isolation", "sensor_ip"): [("a/b?c#d%e", True), ("10.0.0.0/8", True), (" 10.20.0.2 ", False)],
+    ("kata_run_process", "sensor_ip"): [("a/b?c#d%e", True), ("10.0.0.0/8", True), (" 10.20.0.2 ", False)],
+    ("kata_sensor_info", "ip"): [("a/b?c#d%e", True), ("10.0.0.0/8", True), (" 10.20.0.2 ", False)],
+    "task_id": [("a/b?c#d%e", True), ("../3f2a5c1e-8d4b-4e6f-9a7b-0c1d2e3f4a5b", True)],
+    "hashes": [(["a/b?c#d%e"], True), ([MD5_A, 5], True), ("a/b?c#d%e", True)],
+    "exclusions": [("abc", False), ([{"remote_address": "a/b?c#d%e"}], True), ([{"local_ports": "80"}], False)],
+    "ioc_file": [("/tmp/a\x00b", True)],
+    "incident_area": [("a\x00b", True), ("a\u2028b", True), ("a\x0bb", True), ("SOAR \u00fc", False)],
+    "target_hostname": [("WS-00*", False), ('WS-001"(x=1)', False), ("WS-\u00fc", False)],
+}
+
+# A message naming one of these names the option (nested options are named by their sub-option).
+NAMES = {"exclusions": EXCLUSION_NAMES, "hashes": ("hashes",), "params": ("params",)}
+# Connection options that are checked together: a message may name the pair.
+NAMES.update({"client_key": ("client_key", "client_cert"), "client_key_passphrase": ("client_key_passphrase",
+                                                                                     "client_key", "client_cert")})
+# ansible-core's argument-spec check hides its own clear message ("Elements value for option 'exclusions' is of
+# type str ...") behind this one when a list-of-dicts option with sub-options gets a string: core's
+# _list_no_log_values() raises first (ansible/module_utils/common/parameters.py). The module cannot change it.
+ANSIBLE_CORE_UNNAMED = {"exclusions": ("dictionary requested, could not parse JSON or key=value",)}
+
+KATA_BASELINE = {
+    "kata_sensor_info": {},
+    "kata_isolation": {"sensor_id": SENSOR_1, "auto_turnoff_timeout": 7200},
+    "kata_prevention": {"sensor_id": SENSOR_1, "hashes": [MD5_A]},
+    "kata_run_process": {"sensor_id": SENSOR_1, "executable": "cmd.exe", "wait_interval": 0.05, "wait_timeout": 2},
+}
+KSC_BASELINE = {"target_hostname": "WS-001", "task": "isolateHost", "params": {"action": 1}}
+SELECTORS = {
+    "kata_isolation": ("sensor_id", "sensor_hostname", "sensor_ip"),
+    "kata_prevention": ("sensor_id", "sensor_hostname", "sensor_ip", "all_hosts", "sensors", "sensor_filter"),
+    "kata_run_process": ("sensor_id", "sensor_hostname", "sensor_ip"),
+    "ksc_edr_response": ("target_host", "target_hostname"),
+}
+# Option -> the query parameter that carries its value.
+QUERY_KEYS = {"sensor_id": "sensor_id", "sensor_hostname": "host", "hostname": "host", "sensor_ip": "ip", "ip": "ip"}
+
+
+# ---- fixtures and helpers ------------------------------------------------------------------------
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No KATA_*/KSC_* variables: an omitted option must not be filled in from the environment."""
+    for key in list(os.environ):
+        if key.startswith(("KATA_", "KSC_")):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def kata_conn(central_node, pki_paths, clean_env):
+    """Connection options for the fake Central Node; tasks complete at once (wait=true never sleeps)."""
+    saved = central_node.task_completion_seconds
+    central_node.task_completion_seconds = 0
+    yield {"kata_host": "127.0.0.1", "kata_port": central_node.port, "external_system_id": DEFAULT_EXTERNAL_SYSTEM_ID,
+           "client_cert": pki_paths["client"], "client_key": pki_paths["client_key"], "ca_path": pki_paths["ca"],
+           "request_timeout": 10}
+    central_node.task_completion_seconds = saved
+
+
+@pytest.fixture
+def ksc_conn(ksc, pki_paths, clean_env):
+    return {"ksc_host": "127.0.0.1", "ksc_port": ksc.port, "ksc_username": DEFAULT_USER,
+            "ksc_password": DEFAULT_PASSWORD, "ca_path": pki_paths["ca"], "request_timeout": 10}
+
+
+def run(fake, name, args, check=False):
+    """Run the module with a fresh fake; no traceback, whatever the input."""
+    if hasattr(fake, "sensors"):
+        fake.reset(3)
+    else:
+        fake.reset()
+    result = run_module(name, args, check=check)
+    assert result.traceback is None, "traceback for %s %r:\n%s" % (name, args, result.traceback)
+    assert isinstance(result.result, dict) and ("failed" in result.result or "changed" in result.result), result
+    return result
+
+
+def nothing_sent(fake):
+    return not fake.log() and not fake.handshakes()
+
+
+def assert_rejected(fake, result, option, args):
+    assert result.failed, "%s=%r was accepted: %r" % (option, args.get(option), result)
+    assert nothing_sent(fake), "%s=%r was rejected but requests were sent: %r" % (
+        option, args.get(option), [entry["raw_path"] for entry in fake.log()])
+    assert_names_option(result, option)
+
+
+def assert_names_option(result, option):
+    names = NAMES.get(option, (option,))
+    if result.msg in ANSIBLE_CORE_UNNAMED.get(option, ()):
+        return
+    assert any(name in result.msg for name in names), \
+        "the message does not name %s: %r (input %r)" % (option, result.msg, result.args.get(option))
+
+
+def baseline(module, conn, option):
+    args = dict(conn)
+    args.update(KSC_BASELINE if module == "ksc_edr_response" else KATA_BASELINE[module])
+    if option in SELECTORS.get(module, ()):
+        for other in SELECTORS[module]:
+            args.pop(other, None)
+    if option == "auto_turnoff_timeout":
+        args.pop("auto_turnoff_timeout", None)
+    return args
+
+
+# ---- request checks -------------------------------------------------------------------------------
+KATA_PATH = re.compile(r"^/kata/response_api/v1/(?P<external>[^/?#]+)/"
+                       r"(?P<resource>sensors|settings|tasks/(?P<task>[^/?#]+))$")
+# RFC 3986: a path segment is pchar* (unreserved, sub-delims, ':' and '@', or %XX).
+PATH_SEGMENT = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$")
+# A query key or value as form-encoded by the client: unreserved characters, '+' for space, %XX for the rest.
+QUERY_PART = re.compile(r"^(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*$")
+QUERY_KEYS_ALLOWED = {"sensors": {"ip", "host", "sensor_id"}, "settings": {"sensor_id", "settings_type"},
+                      "tasks": {"settings", "sensor_id", "task_type"}}
+
+
+def kata_request(entry, external_id):
+    """Check one logged request; return its query as the server decodes it."""
+    raw = entry["raw_path"]
+    path, _sep, query = raw.partition("?")
+    assert "#" not in raw, raw
+    match = KATA_PATH.match(path)
+    assert match, "request outside the API: %r" % raw
+    for segment in path.split("/")[1:]:
+        assert PATH_SEGMENT.match(segment), "path segment not encoded: %r in %r" % (segment, raw)
+        assert unquote(segment) not in (".", ".."), "dot segment in %r" % raw
+    assert unquote(match.group("external")) == external_id, raw
+    if match.group("task"):
+        assert UUID_RE.match(unquote(match.group("task"))), raw
+    decoded = {}
+    for pair in query.split("&") if query else []:
+        key, sep, value = pair.partition("=")
+        assert sep and QUERY_PART.match(key) and QUERY_PART.match(value), "query not encoded: %r in %r" % (pair, raw)
+        key = unquote_plus(key)
+        assert key not in decoded, "query parameter %s twice in %r" % (key, raw)
+        decoded[key] = unquote_plus(value)
+    resource = match.group("resource").split("/")[0]
+    assert set(decoded) <= QUERY_KEYS_ALLOWED[resource], "unexpected query parameters in %r" % raw
+    assert decoded == entry["query"], "the server decoded %r from %r" % (entry["query"], raw)
+    return decoded
+
+
+def fleet_values(option, value):
+    """For kata_prevention's fleet options: query key -> the values the user gave for it (None: no check)."""
+    if option == "sensors":
+        if not isinstance(value, list) or not all(isinstance(item, (str, dict)) for item in value):
+            return None  # ansible-core turned the wrong type into some strings
+        ids = set()
+        for item in value:
+            item = item.get("sensor_id") if isinstance(item, dict) else item
+            if isinstance(item, str):
+                ids |= {item, item.strip()}
+        return {"sensor_id": ids}
+    if not isinstance(value, dict):
+        return None
+    return dict((QUERY_KEYS[key], {value[key], value[key].strip()}) for key in ("hostname", "ip")
+                if isinstance(value.get(key), str))
+
+
+def check_kata_requests(central_node, args, option):
+    """Every request well formed, and each selector value arrived whole as the one query value."""
+    value = args.get(option)
+    given = {value, value.strip()} if isinstance(value, str) else set()
+    fleet = fleet_values(option, value) if option in ("sensors", "sensor_filter") else {}
+    for entry in central_node.log():
+        query = kata_request(entry, args["external_system_id"])
+        for key, sent in query.items():
+            if fleet is None:
+                continue
+            if key == "sensor_id":
+                allowed = SERVER_SENSOR_IDS | {"all"} | (given if option == "sensor_id" else set())
+                allowed |= fleet.get("sensor_id", set())
+                if option == "sensor_id" and not isinstance(value, str):
+                    continue  # ansible-core turned the wrong type into some string
+                assert sent in allowed, "sensor_id=%r sent for %s=%r: %s" % (sent, option, value, entry["raw_path"])
+            elif key in ("host", "ip") and option == "sensor_filter":
+                assert sent in fleet.get(key, set()), "%s=%r sent for %s=%r" % (key, sent, option, value)
+            elif key in ("host", "ip"):
+                assert QUERY_KEYS.get(option) == key, "%s sent without %s: %r" % (key, option, entry["raw_path"])
+                if isinstance(value, str):
+                    assert sent in given, "%s=%r sent for %s=%r" % (key, sent, option, value)
+
+
+def check_ksc_requests(ksc):
+    for entry in ksc.log():
+        raw = entry["raw_path"]
+        assert raw.startswith("/api/v1.0/") and raw[len("/api/v1.0/"):] in KSC_CALLS, "unexpected call %r" % raw
+        body = entry["json"] or {}
+        for key in ("wstrFilter", "strFilter"):
+            if key in body:
+                try:
+                    parse_filter(body[key], dict(HOST_ATTRIBUTES, KLINCDT_IS_HANDLED="bool"))
+                except FilterError as exc:
+                    raise AssertionError("the filter %r does not parse: %s" % (body[key], exc))
+
+
+# ---- ansible-core ------------------------------------------------------------------------------------
+def infinite(value):
+    """True for inf/-inf anywhere in the value, as a float or a string ansible-core reads as one."""
+    if isinstance(value, float):
+        return value in (float("inf"), float("-inf"))
+    if isinstance(value, str):
+        return value.strip().lower().lstrip("+-") in ("inf", "infinity")
+    if isinstance(value, dict):
+        return any(infinite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(infinite(item) for item in value)
+    return False
+
+
+def core_overflows(module, option, value):
+    """ansible-core 2.19's check_type_int() raises OverflowError (a traceback in AnsibleModule(), before the
+    module's code runs) for inf: fixed upstream by ansible/ansible#87253. Such values are not generated for
+    int options and options with sub-options; test_core_int_overflow_is_still_there notices the fix."""
+    spec = SPECS[module].get(option, {})
+    return (spec.get("type") == "int" or "options" in spec) and infinite(value)
+
+
+# ---- the properties ---------------------------------------------------------------------------------
+CASES = [(module, option) for module in sorted(OPTIONS) for option in sorted(OPTIONS[module])]
+CONNECTION = set(kata_connection_options()) | set(ksc_connection_options())
+
+
+def examples(module, option):
+    # Connection options go through the same checks in every module: fewer examples each.
+    return 12 if option in CONNECTION else 25
+
+
+@pytest.mark.parametrize("module,option", CASES, ids=["%s-%s" % case for case in CASES])
+def test_hostile_option_value(request, module, option):
+    """One option of a working call replaced by a hostile value."""
+    if module == "ksc_edr_response":
+        fake, conn = request.getfixturevalue("ksc"), request.getfixturevalue("ksc_conn")
+    else:
+        fake, conn = request.getfixturevalue("central_node"), request.getfixturevalue("kata_conn")
+
+    def check(case):
+        value, invalid = case
+        assume(not core_overflows(module, option, value))
+        args = baseline(module, conn, option)
+        args[option] = value
+        result = run(fake, module, args)
+        if invalid:
+            assert_rejected(fake, result, option, args)
+        elif result.failed and nothing_sent(fake):
+            assert_names_option(result, option)
+        if module == "ksc_edr_response":
+            check_ksc_requests(fake)
+        else:
+            check_kata_requests(fake, args, option)
+
+    check = given(case=OPTIONS[module][option])(check)
+    for case in ALWAYS.get(option, []) + ALWAYS.get((module, option), []):
+        check = example(case=case)(check)
+    hostile_settings(examples(module, option))(check)()
+
+
+SELECTOR_CASES = [("kata_isolation", "sensor_id"), ("kata_isolation", "sensor_hostname"),
+                  ("kata_prevention", "sensor_id"), ("kata_prevention", "sensor_hostname"),
+                  ("kata_run_process", "sensor_id"), ("kata_run_process", "sensor_hostname"),
+                  ("kata_sensor_info", "sensor_id"), ("kata_sensor_info", "hostname")]
+
+
+@pytest.mark.parametrize("module,option", SELECTOR_CASES, ids=["%s-%s" % case for case in SELECTOR_CASES])
+def test_selector_arrives_as_one_query_value(central_node, kata_conn, module, option):
+    """The example of the issue and its relatives: whatever the text, it is sent as one query value, whole."""
+
+    @hostile_settings(20)
+    @given(value=hostile_text)
+    def check(value):
+        args = baseline(module, kata_conn, option)
+        args[option] = value
+        result = run(central_node, module, args)
+        check_kata_requests(central_node, args, option)
+        if not value.strip() and module != "kata_sensor_info":
+            assert_rejected(central_node, result, option, args)
+            return
+        if module == "kata_prevention" and value.strip().lower() == "all":
+            assert_rejected(central_node, result, option, args)
+            return
+        key = QUERY_KEYS[option]
+        sent = [entry["query"][key] for entry in central_node.log() if key in entry["query"]]
+        if module == "kata_sensor_info" and value == "":
+            assert not sent  # an empty filter is no filter
+            return
+        assert sent and sent[0] in (value, value.strip()), "%s=%r was sent as %r" % (option, value, sent)
+
+    check()
+
+
+def test_the_issue_example_is_one_query_value(central_node, kata_conn):
+    args = dict(kata_conn, sensor_id="a/b?c#d%e", auto_turnoff_timeout=7200)
+    result = run(central_node, "kata_isolation", args)
+    assert result.failed and "Specified host not found" in result.msg
+    (entry,) = central_node.log()
+    assert entry["raw_path"].endswith("/settings?sensor_id=a%2Fb%3Fc%23d%25e&settings_type=network_isolation")
+    assert entry["query"] == {"sensor_id": "a/b?c#d%e", "settings_type": "network_isolation"}
+
+
+@hostile_settings(30)
+@given(valid=hash_lists(), invalid=invalid_hash_entries, position=st.integers(0, 10), state=st.sampled_from(
+    ["present", "absent"]), all_hosts=st.booleans())
+def test_one_invalid_hash_names_its_index_and_sends_nothing(central_node, kata_conn, valid, invalid, position, state,
+                                                            all_hosts):
+    hashes, index = with_one_invalid(valid, invalid, position)
+    args = dict(kata_conn, hashes=hashes, state=state)
+    args.update({"all_hosts": True} if all_hosts else {"sensor_id": SENSOR_1})
+    result = run(central_node, "kata_prevention", args)
+    assert_rejected(central_node, result, "hashes", args)
+    assert "hashes[%d]" % index in result.msg, result.msg
+
+
+@hostile_settings(8)
+@given(count=st.sampled_from([0, 1, 2, 500, 2500]), seed=st.integers(0, 1000), exclusive=st.booleans())
+def test_huge_hash_lists_are_written_whole(central_node, kata_conn, count, seed, exclusive):
+    """Thousands of hashes (mixed case, duplicates, both notations): one write with exactly that list."""
+    hashes = []
+    for number in range(count):
+        kind = "md5" if number % 3 else "sha256"
+        value = digest(kind, "%d-%d" % (seed, number % max(1, count - count // 10)))  # ~10% duplicates
+        hashes.append({kind: value.upper()} if number % 5 == 0 else value)
+    expected = set((entry[next(iter(entry))] if isinstance(entry, dict) else entry).lower() for entry in hashes)
+    args = dict(kata_conn, sensor_id=SENSOR_1, hashes=hashes, exclusive=exclusive, conflict_check="skip")
+    result = run(central_node, "kata_prevention", args)
+    check_kata_requests(central_node, args, "hashes")
+    assert not result.failed, result
+    stored = set(next(iter(obj["file"].values())).lower() for obj in central_node.get_prevention(SENSOR_1))
+    assert stored == expected
+    writes = central_node.writes()
+    assert len(writes) == (1 if expected else 0), [entry["raw_path"] for entry in writes]
+
+
+@hostile_settings(30)
+@given(valid=st.lists(valid_exclusions, max_size=5), invalid=invalid_exclusions, position=st.integers(0, 10),
+       check_mode=st.booleans())
+def test_one_invalid_exclusion_names_its_index_and_sends_nothing(central_node, kata_conn, valid, invalid, position,
+                                                                 check_mode):
+    exclusions, index = with_one_invalid(valid, invalid, position)
+    args = dict(kata_conn, sensor_id=SENSOR_1, auto_turnoff_timeout_hours=4, exclusions=exclusions)
+    result = run(central_node, "kata_isolation", args, check=check_mode)
+    assert_rejected(central_node, result, "exclusions", args)
+    assert "exclusions[%d]" % index in result.msg, result.msg
+
+
+@hostile_settings(10)
+@given(count=st.sampled_from([0, 1, 300, 2000]), seed=st.integers(0, 250))
+def test_huge_exclusion_lists_are_written_whole(central_node, kata_conn, count, seed):
+    exclusions = [{"remote_address": "10.%d.%d.%d" % (seed, number // 250, number % 250), "protocol": number % 256}
+                  for number in range(count)]
+    exclusions += exclusions[: count // 10]  # repeated items are ignored with a warning
+    args = dict(kata_conn, sensor_id=SENSOR_1, auto_turnoff_timeout=7200, exclusions=exclusions)
+    result = run(central_node, "kata_isolation", args)
+    check_kata_requests(central_node, args, "exclusions")
+    assert not result.failed, result
+    assert len(central_node.get_isolation(SENSOR_1)["excludedRules"] if count else []) == count
+
+
+OPTIONAL_KSC_KEYS = frozenset(("arguments", "workingFolder", "searchInSubfolders"))
+
+
+@pytest.mark.parametrize("task", KSC_TASKS)
+def test_invalid_ksc_params_name_the_key_and_send_nothing(ksc, ksc_conn, task):
+    """Each documented key of each task with each kind of wrong value, missing, and an unknown key."""
+    valid = VALID_KSC_PARAMS[task]
+    cases = []  # (params, the name the message must contain)
+    if task == "onDemandScan":
+        for key in valid[0]:
+            for wrong in INVALID_KSC_VALUES[key]:
+                cases.append(([valid[0], dict(valid[1], **{key: wrong})], "params[1].%s" % key))
+            cases.append(([dict((other, item) for other, item in valid[0].items() if other != key)],
+                          "params[0].%s" % key))
+        cases += [([dict(valid[1], path="  ")], "params[0].path"), ([dict(valid[0], extra=1)], "params[0].extra"),
+                  ([], "params"), ([valid[0], "area"], "params[1]")]
+    else:
+        for key in valid:
+            for wrong in INVALID_KSC_VALUES[key]:
+                if wrong is not None or key not in OPTIONAL_KSC_KEYS:  # null means "not set" for optional keys
+                    cases.append((dict(valid, **{key: wrong}), "params.%s" % key))
+            if key not in OPTIONAL_KSC_KEYS:
+                cases.append((dict((other, item) for other, item in valid.items() if other != key), "params.%s" % key))
+        cases.append((dict(valid, **{"a/b?c#d%e": 1}), "params.a/b?c#d%e"))
+    for params, name in cases:
+        args = dict(ksc_conn, target_hostname="WS-001", task=task, params=params)
+        result = run(ksc, "ksc_edr_response", args)
+        assert_rejected(ksc, result, "params", args)
+        assert name in result.msg, (name, result.msg)
+    args = dict(ksc_conn, target_hostname="WS-002", task=task, params=valid)
+    result = run(ksc, "ksc_edr_response", args)
+    assert not result.failed, result
+    check_ksc_requests(ksc)
+    assert len(ksc.calls("HostGroup.AddIncident")) == 1
+
+
+@hostile_settings(20)
+@given(path=st.one_of(missing_files, nul_paths, st.sampled_from(["/", ".", "/dev/null", "/etc/hostname"])))
+def test_ioc_file_that_cannot_be_used_is_named(ksc, ksc_conn, path):
+    args = dict(ksc_conn, target_hostname="WS-001", task="iocScan", ioc_file=path,
+                params={"isolateHost": False, "scanCriticalAreas": True, "quarantineObject": True})
+    result = run(ksc, "ksc_edr_response", args)
+    assert_rejected(ksc, result, "ioc_file", args)
+
+
+def ksc_names(host):
+    names = [host["KLHST_WKS_DN"], host["KLHST_WKS_DNSNAME"]]
+    if host["KLHST_WKS_DNSDOMAIN"]:
+        names.append("%s.%s" % (host["KLHST_WKS_DNSNAME"], host["KLHST_WKS_DNSDOMAIN"]))
+    return names
+
+
+def literally(value, name):
+    """The fake's own comparison of a filter string without wildcards: case-insensitive equality."""
+    return re.match("^%s$" % re.escape(value), name, re.IGNORECASE | re.DOTALL) is not None
+
+
+KSC_HOST_NAMES = st.sampled_from(["WS-001", "ws-002", "WS-003.CORP.EXAMPLE", 'Lab "QA" *', 'Lab "QA" 2', "lab-qa-1",
+                                  "KIOSK-01", "VS-WS-001"])
+
+
+@hostile_settings(60)
+@given(name=st.one_of(hostile_text, KSC_HOST_NAMES, st.tuples(KSC_HOST_NAMES, st.sampled_from(
+    ["*", "?", "%", "_", "[", "]", "[0-9]", '"', '""', ")", "(|(KLHST_WKS_DN=*))", "\\", "\x00"]), st.booleans()).map(
+    lambda case: case[0] + case[1] if case[2] else case[1] + case[0])))
+def test_ksc_host_names_are_matched_literally(ksc, ksc_conn, name):
+    """Wildcards, quotes and filter syntax in target_hostname never find another host; the filter always parses."""
+    args = dict(ksc_conn, target_hostname=name, task="isolateHost", params={"action": 1})
+    result = run(ksc, "ksc_edr_response", args)
+    check_ksc_requests(ksc)
+    if not name.strip():
+        assert_rejected(ksc, result, "target_hostname", args)
+        return
+    visible = [host for host in ksc.hosts if not host.get("vserver")]
+    matching = [host for host in visible if any(literally(name, candidate) for candidate in ksc_names(host))]
+    created = ksc.calls("HostGroup.AddIncident")
+    if len(matching) == 1:
+        assert not result.failed, result
+        assert result.result["target_host"] == matching[0]["KLHST_WKS_HOSTNAME"]
+        assert len(created) == 1
+    else:
+        assert result.failed, "target_hostname=%r matched: %r" % (name, result.result.get("host"))
+        assert not created
+        assert "target_hostname" in result.msg and "invalid filter" not in result.msg, result.msg
+
+
+# ---- coverage of the option lists ---------------------------------------------------------------------
+class _Captured(Exception):
+    pass
+
+
+def argument_spec_of(name):
+    """The module's argument spec, as main() hands it to AnsibleModule."""
+    module = importlib.import_module(MODULE_PACKAGE + name)
+    captured = {}
+
+    def capture(self, argument_spec, **kwargs):
+        captured.update(argument_spec)
+        raise _Captured()
+
+    with mock.patch.object(module.AnsibleModule, "__init__", capture):
+        with pytest.raises(_Captured):
+            module.main()
+    return captured
+
+
+class _Specs(dict):
+    def __missing__(self, module):
+        self[module] = argument_spec_of(module)
+        return self[module]
+
+
+SPECS = _Specs()
+
+
+def test_core_int_overflow_is_still_there():
+    """When ansible-core no longer raises OverflowError for inf (ansible/ansible#87253), drop core_overflows()."""
+    from ansible.module_utils.common.validation import check_type_int
+    with pytest.raises(OverflowError):
+        check_type_int(float("inf"))
+
+
+@pytest.mark.parametrize("module", sorted(OPTIONS))
+def test_every_option_is_covered(module):
+    """Every option of the module has hostile values here (kata_prevention: see OPTIONS)."""
+    spec = set(argument_spec_of(module))
+    covered = set(OPTIONS[module])
+    assert covered <= spec, "options that no longer exist: %s" % sorted(covered - spec)
+    missing = spec - covered
+    assert not missing, "options without hostile values in OPTIONS[%r]: %s" % (module, sorted(missing))
+
+
+# ---- kata_prevention refuses blank and non-IP selectors before the first request --------------------
+@pytest.mark.parametrize("value", ["nope", "10.20.0.2/32", "a/b?c#d%e"])
+def test_prevention_refuses_a_sensor_ip_that_is_not_an_ip(central_node, kata_conn, value):
+    args = dict(kata_conn, sensor_ip=value, hashes=[MD5_A])
+    result = run(central_node, "kata_prevention", args)
+    assert_rejected(central_node, result, "sensor_ip", args)
+
+
+@pytest.mark.parametrize("option", ["sensor_id", "sensor_hostname", "sensor_ip"])
+def test_prevention_refuses_a_blank_selector(central_node, kata_conn, option):
+    args = dict(kata_conn, hashes=[MD5_A], **{option: " "})
+    result = run(central_node, "kata_prevention", args)
+    assert_rejected(central_node, result, option, args)
