@@ -3,6 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet mode: many sensors in one module run, over one kept-alive connection pool.
 
+Shared by the modules that offer it (``kata_prevention``, ``kata_isolation``): the options, their
+validation, resolving the fleet, running one function per sensor and the combined result.
+
 A fleet is given as ``sensors`` (sensor IDs, or dicts naming a host by ID, name or IP) or as
 ``sensor_filter`` (the API's own ``sensors`` filters). Host names and IPs cost one
 ``GET sensors`` for the whole run, never one per sensor; plain sensor IDs cost nothing.
@@ -191,3 +194,60 @@ class TargetFailed(Exception):
         self.msg = msg
         self.result = result or {}
         self.api_error = api_error
+
+
+def emit_warnings(module, result):
+    """Emit (and remove) the ``warnings`` a per-target result collected."""
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+
+
+def sensor_outcome(target, result, error):
+    """One entry of ``sensor_results``: the target's result, or what is known of it and why it failed."""
+    if error is None:
+        outcome = dict(result, sensor=target.given, failed=False)
+    else:
+        outcome = dict(getattr(error, "result", None) or {}, sensor=target.given, failed=True, msg=str(error))
+        outcome.setdefault("changed", False)
+        api_error = error.api_error if isinstance(error, TargetFailed) else error
+        if api_error is not None:
+            outcome["api_error"] = api_error.to_dict()
+    outcome.update(target=target.label, sensor_id=target.sensor_id)
+    return outcome
+
+
+def run_fleet(module, client, entries, sensor_filter, work):
+    """Resolve the fleet, run ``work(target)`` for each sensor, and return the module's result.
+
+    Fails the module at the end, listing every failed sensor, unless ``ignore_sensor_errors``.
+    """
+    params = module.params
+    result = dict(changed=False, sensor_results=[], failed_sensors=[])
+    try:
+        targets, errors = resolve_targets(client, entries, sensor_filter)
+    except ApiError as exc:
+        module.fail_json(msg=str(exc), api_error=exc.to_dict(), **result)
+    outcomes = [sensor_outcome(target, target_result, error)
+                for target, target_result, error in run_parallel(targets, work, params["parallelism"])]
+    outcomes.extend(dict(sensor=given, target=given, failed=True, changed=False, msg=message)
+                    for given, message in errors)
+    for outcome in outcomes:
+        emit_warnings(module, outcome)
+    diffs = [outcome["diff"] for outcome in outcomes if "diff" in outcome and outcome["changed"]]
+    for outcome in outcomes:
+        outcome.pop("diff", None)
+    failed = [outcome for outcome in outcomes if outcome["failed"]]
+    changed = [outcome for outcome in outcomes if outcome["changed"]]
+    result.update(changed=bool(changed), sensor_results=outcomes, failed_sensors=[item["target"] for item in failed],
+                  summary=dict(total=len(outcomes), changed=len(changed), failed=len(failed),
+                               unchanged=len(outcomes) - len(changed) - len([item for item in failed
+                                                                             if not item["changed"]])))
+    if module._diff:
+        result["diff"] = diffs
+    if failed and not params["ignore_sensor_errors"]:
+        module.fail_json(msg="%d of %d sensors failed (the others were processed): %s" % (
+            len(failed), len(outcomes), "; ".join("%s: %s" % (item["target"], item["msg"]) for item in failed)),
+            **result)
+    for outcome in failed:
+        module.warn("%s: %s" % (outcome["target"], outcome["msg"]))
+    return result

@@ -45,6 +45,7 @@ DEFAULT_DIRECTION = "both"
 PORT_RANGES = (("local_ports", "localPortRange"), ("remote_ports", "remotePortRange"))
 EXCLUSION_FIELDS = ("direction", "protocol", "remote_address", "local_ports", "remote_ports")
 SENSOR_OPTIONS = ("sensor_id", "sensor_hostname", "sensor_ip")
+FLEET_OPTIONS = ("sensors", "sensor_filter")
 
 TIMEOUT_KEY = "autoTurnoffTimeoutInSec"
 RULES_KEY = "excludedRules"
@@ -220,12 +221,16 @@ def validate_exclusions(exclusions):
 
 
 def validate_sensor(params):
-    """The one sensor option in use, as (name, value)."""
+    """The one host selection in use, as (name, value); ``sensors``/``sensor_filter`` (fleet mode) as given."""
     given = [(name, params.get(name)) for name in SENSOR_OPTIONS if not _blank(params.get(name))]
+    given += [(name, params.get(name)) for name in FLEET_OPTIONS if params.get(name) is not None]
     if len(given) != 1:
-        raise IsolationOptionError("set exactly one of sensor_id, sensor_hostname or sensor_ip to choose the host%s"
+        raise IsolationOptionError("set exactly one of sensor_id, sensor_hostname or sensor_ip to choose the host, "
+                                   "or sensors or sensor_filter for several hosts%s"
                                    % (" (got %s)" % ", ".join(name for name, dummy in given) if given else ""))
     name, value = given[0]
+    if name in FLEET_OPTIONS:
+        return name, value
     if name == "sensor_ip" and not is_ip(value):
         raise IsolationOptionError("sensor_ip must be an IPv4 or IPv6 address, got %r" % (value,))
     return name, value.strip()

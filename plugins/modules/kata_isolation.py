@@ -23,6 +23,9 @@ description:
   - The Central Node does not delete a rule when its isolation time runs out. A later run with the same
     settings therefore reports no change although the host is no longer isolated; use O(force=true) to
     isolate it again.
+  - Fleet mode (O(sensors) or O(sensor_filter)) applies the same rule, or its removal, to many hosts in one
+    module run over one kept-alive connection pool, O(parallelism) hosts at a time, with one C(GET) per host and a
+    write only where a host differs. Per-host failures are reported together at the end.
 author:
   - kaspersky.edr contributors (@kaspersky-edr-community)
 extends_documentation_fragment:
@@ -117,8 +120,36 @@ options:
       - Always reports a change.
     type: bool
     default: false
+  sensors:
+    description:
+      - Fleet mode. The hosts to isolate (or release, with O(state=absent)) in this one module run, all with the
+        same settings.
+      - A string is a sensor ID, used as given (no lookup). A dict names one host with exactly one key,
+        C(sensor_id), C(sensor_hostname) (exact, case-sensitive) or C(sensor_ip).
+      - Host names and IPs are resolved with one C(GET sensors) request for the whole run; a name or IP that matches
+        no host, or several, is a failure of that entry only. Entries that resolve to the same sensor are handled once.
+    type: list
+    elements: raw
+  sensor_filter:
+    description:
+      - Fleet mode. Every host that the Central Node lists with these filters (one C(GET sensors) request).
+      - Keys C(hostname) and C(ip), passed to the API's C(host) and C(ip) filters. V({}) selects every host, for
+        example to release every isolated host with O(state=absent).
+    type: dict
+  parallelism:
+    description:
+      - Fleet mode. How many hosts are handled at the same time over one shared connection pool; 1..32.
+    type: int
+    default: 8
+  ignore_sensor_errors:
+    description:
+      - Fleet mode. V(false) fails the task at the end when any host failed (after every other host was
+        processed); V(true) reports failed hosts as warnings and in RV(failed_sensors).
+    type: bool
+    default: false
 notes:
-  - Exactly one of O(sensor_id), O(sensor_hostname) or O(sensor_ip) selects the host.
+  - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(sensors) or O(sensor_filter) selects the
+    host or hosts.
   - Every option is checked before the first request; an invalid value fails with a message naming the option
     and the allowed range.
   - The API answers a C(POST) without the resulting settings, so after a change RV(api_settings) is the body the
@@ -165,19 +196,34 @@ EXAMPLES = r"""
     sensor_hostname: WS-001.corp.example
     state: absent
   delegate_to: localhost
+
+- name: Fleet mode - isolate several hosts at once for 8 hours
+  kaspersky.edr.kata_isolation:
+    sensors:
+      - e6aa2842-0000-0000-0000-000000000001
+      - sensor_hostname: WS-002.corp.example
+      - sensor_ip: 10.20.0.7
+    auto_turnoff_timeout_hours: 8
+  delegate_to: localhost
+
+- name: Fleet mode - release every isolated host the Central Node lists (hosts without a rule are not written)
+  kaspersky.edr.kata_isolation:
+    sensor_filter: {}
+    state: absent
+  delegate_to: localhost
 """
 
 RETURN = r"""
 sensor_id:
   description: Sensor ID of the host (as given, or as resolved from the host name or IP).
-  returned: always
+  returned: single-host mode
   type: str
   sample: e6aa2842-0000-0000-0000-000000000001
 isolation:
   description:
     - The host's isolation rule after the run (in check mode, what it would be), in module option names.
     - An empty dict when the host has no rule.
-  returned: always
+  returned: single-host mode
   type: dict
   contains:
     auto_turnoff_timeout:
@@ -207,12 +253,34 @@ isolation:
         remote_address: 10.0.0.10
         local_ports: null
         remote_ports: null
+sensor_results:
+  description:
+    - Fleet mode. One result per host, in the order of O(sensors) (or of the Central Node's list), with the keys
+      of the single-host result (RV(sensor_id), RV(isolation), RV(api_settings)) plus C(sensor) (the entry as
+      given), C(target) (host name and sensor ID), C(changed), C(failed) and, for a failed host, C(msg).
+  returned: fleet mode
+  type: list
+  elements: dict
+  sample: [{"sensor": "WS-001.corp.example", "sensor_id": "e6aa2842-0000-0000-0000-000000000001",
+            "target": "WS-001.corp.example (sensor e6aa2842-0000-0000-0000-000000000001)", "changed": false,
+            "failed": false, "isolation": {}, "api_settings": {}}]
+failed_sensors:
+  description: Fleet mode. The hosts that failed.
+  returned: fleet mode
+  type: list
+  elements: str
+  sample: []
+summary:
+  description: Fleet mode. How many hosts were handled, changed (or would be, in check mode), left unchanged and failed.
+  returned: fleet mode
+  type: dict
+  sample: {"total": 40, "changed": 2, "unchanged": 38, "failed": 0}
 api_settings:
   description:
     - The rule after the run as the API shows it (C(autoTurnoffTimeoutInSec), C(excludedRules)).
     - Without a change, the settings the Central Node returned; after a change (or in check mode), the settings
       the module sent (or would send). An empty dict when the host has no rule.
-  returned: always
+  returned: single-host mode
   type: dict
   sample:
     autoTurnoffTimeoutInSec: 14400
@@ -220,8 +288,6 @@ api_settings:
       - direction: both
         remoteIpv4Address: 10.0.0.10
 """
-
-import contextlib
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -237,6 +303,17 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation impor
     same_isolation,
     validate_options,
     validate_sensor,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
+    FleetInputError,
+    Target,
+    TargetFailed,
+    check_parallelism,
+    fleet_spec,
+    label_of,
+    parse_entries,
+    parse_filter,
+    run_fleet,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
     api_errors,
@@ -256,6 +333,7 @@ def port_range_spec():
 def argument_spec():
     spec = kata_connection_spec()
     spec.update(sensor_selection_spec())
+    spec.update(fleet_spec())
     spec.update(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         auto_turnoff_timeout=dict(type="int"),
@@ -272,17 +350,45 @@ def argument_spec():
     return spec
 
 
-@contextlib.contextmanager
-def unclear_write(module, what):
-    """A write whose answer was lost may have been applied: say so, and report a possible change."""
+def write(client, sensor_id, after_api, result):
+    """POST the rule, or DELETE it when ``after_api`` is None; a lost answer may mean it was applied."""
     try:
-        yield
+        if after_api is None:
+            client.delete_settings(sensor_id, SETTINGS_ISOLATION)
+        else:
+            client.post_settings(sensor_id, SETTINGS_ISOLATION, after_api)
     except ApiError as exc:
         if not exc.may_have_been_applied:
             raise
-        module.fail_json(msg="%s. The %s may or may not have been changed: run the task again, it reads the rule "
-                         "and finishes the change or reports that it is done" % (exc, what), changed=True,
-                         api_error=exc.to_dict())
+        result["changed"] = True
+        raise TargetFailed("%s. The isolation rule of %s may or may not have been changed: run the task again, it "
+                           "reads the rule and finishes the change or reports that it is done"
+                           % (exc, result["target"]), result, exc)
+
+
+def apply_isolation(client, params, desired, check_mode, diff, sensor_id, label):
+    """Read one host's rule and write it only where it differs; the host's result dict."""
+    result = dict(changed=False, sensor_id=sensor_id, target=label)
+    current_api = client.get_settings(sensor_id, SETTINGS_ISOLATION)
+    current = isolation_from_api(current_api)
+    if params["state"] == "present":
+        changed = params["force"] or not same_isolation(current, desired)
+        if changed:
+            after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
+            after = isolation_from_api(after_api)
+            if not check_mode:
+                write(client, sensor_id, after_api, result)
+        else:
+            after_api, after = current_api, current
+    else:
+        changed = rule_exists(current_api)
+        after_api, after = {}, {}
+        if changed and not check_mode:
+            write(client, sensor_id, None, result)
+    result.update(changed=changed, isolation=after, api_settings=after_api)
+    if diff:
+        result["diff"] = dict(before=current, after=after, before_header=label, after_header=label)
+    return result
 
 
 def main():
@@ -290,40 +396,34 @@ def main():
     params = module.params
     try:
         desired, warnings = validate_options(params)
-    except IsolationOptionError as exc:
+        sensor_option, sensor_value = validate_sensor(params)
+        entries = parse_entries(sensor_value) if sensor_option == "sensors" else None
+        sensor_filter = parse_filter(sensor_value) if sensor_option == "sensor_filter" else None
+        check_parallelism(params["parallelism"])
+    except (IsolationOptionError, FleetInputError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:
         module.warn(warning)
-    sensor_option, sensor_value = validate_sensor(params)
 
     client = kata_client(module)
-    with api_errors(module, changed=False):
-        sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[sensor_option]: sensor_value})
-        sensor_id = sensor["sensor_id"]
-        current_api = client.get_settings(sensor_id, SETTINGS_ISOLATION)
-        current = isolation_from_api(current_api)
 
-        if params["state"] == "present":
-            changed = params["force"] or not same_isolation(current, desired)
-            if changed:
-                after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
-                after = isolation_from_api(after_api)
-                if not module.check_mode:
-                    with unclear_write(module, "isolation rule of %s" % sensor_id):
-                        client.post_settings(sensor_id, SETTINGS_ISOLATION, after_api)
-            else:
-                after_api, after = current_api, current
-        else:
-            changed = rule_exists(current_api)
-            after_api, after = {}, {}
-            if changed and not module.check_mode:
-                with unclear_write(module, "isolation rule of %s" % sensor_id):
-                    client.delete_settings(sensor_id, SETTINGS_ISOLATION)
+    def work(target):
+        return apply_isolation(client, params, desired, module.check_mode, module._diff, target.sensor_id,
+                               target.label)
+
+    if sensor_option in ("sensors", "sensor_filter"):
+        result = run_fleet(module, client, entries, sensor_filter, work)
+    else:
+        with api_errors(module, changed=False):
+            sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[sensor_option]: sensor_value})
+            try:
+                result = work(Target(sensor["sensor_id"], label_of(sensor), sensor_value))
+            except TargetFailed as exc:
+                module.fail_json(msg=exc.msg, api_error=exc.api_error.to_dict(), **exc.result)
+        result.pop("target")
+        if "diff" in result:
+            result["diff"] = dict(before=result["diff"]["before"], after=result["diff"]["after"])
     client.close()
-
-    result = dict(changed=changed, sensor_id=sensor_id, isolation=after, api_settings=after_api)
-    if module._diff:
-        result["diff"] = dict(before=current, after=after)
     module.exit_json(**result)
 
 

@@ -319,18 +319,18 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, clean_selector
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
     FleetInputError,
     TargetFailed,
     check_parallelism,
+    emit_warnings,
     fleet_spec,
     label_of,
     parse_entries,
     parse_filter,
-    resolve_targets,
-    run_parallel,
+    run_fleet,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
     SENSOR_OPTIONS,
@@ -403,11 +403,6 @@ def validate_fleet(module, option, value):
     return None, None
 
 
-def emit_warnings(module, result):
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-
-
 def run_single(module, client, run, option, value):
     params = module.params
     result = dict(changed=False, target=ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value),
@@ -433,54 +428,6 @@ def run_single(module, client, run, option, value):
     return result
 
 
-def sensor_outcome(target, result, error):
-    """One entry of RV(sensor_results)."""
-    if error is None:
-        outcome = dict(result, sensor=target.given, failed=False)
-    else:
-        outcome = dict(getattr(error, "result", None) or {}, sensor=target.given, failed=True, msg=str(error))
-        outcome.setdefault("changed", False)
-        if getattr(error, "api_error", None) is not None:
-            outcome["api_error"] = error.api_error.to_dict()
-        elif isinstance(error, ApiError):
-            outcome["api_error"] = error.to_dict()
-    outcome.update(target=target.label, sensor_id=target.sensor_id)
-    return outcome
-
-
-def run_fleet(module, client, run, entries, sensor_filter):
-    params = module.params
-    result = dict(changed=False, sensor_results=[], failed_sensors=[])
-    with api_errors(module, **result):
-        targets, errors = resolve_targets(client, entries, sensor_filter)
-    outcomes = [sensor_outcome(target, result_, error)
-                for target, result_, error in run_parallel(targets, lambda target: run.apply(target.sensor_id,
-                                                                                             target.label),
-                                                           params["parallelism"])]
-    outcomes.extend(dict(sensor=given, target=given, failed=True, changed=False, msg=message)
-                    for given, message in errors)
-    for outcome in outcomes:
-        emit_warnings(module, outcome)
-    diffs = [outcome.pop("diff") for outcome in outcomes if "diff" in outcome and outcome["changed"]]
-    for outcome in outcomes:
-        outcome.pop("diff", None)
-    failed = [outcome for outcome in outcomes if outcome["failed"]]
-    result.update(changed=any(outcome["changed"] for outcome in outcomes), sensor_results=outcomes,
-                  failed_sensors=[outcome["target"] for outcome in failed],
-                  summary=dict(total=len(outcomes), changed=sum(1 for outcome in outcomes if outcome["changed"]),
-                               failed=len(failed), unchanged=sum(1 for outcome in outcomes
-                                                                 if not outcome["changed"] and not outcome["failed"])))
-    if module._diff:
-        result["diff"] = diffs
-    if failed and not params["ignore_sensor_errors"]:
-        module.fail_json(msg="%d of %d sensors failed (the others were processed): %s" % (
-            len(failed), len(outcomes), "; ".join("%s: %s" % (outcome["target"], outcome["msg"]) for outcome in failed)),
-            **result)
-    for outcome in failed:
-        module.warn("%s: %s" % (outcome["target"], outcome["msg"]))
-    return result
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
@@ -499,7 +446,8 @@ def main():
                         conflict_check=params["conflict_check"], verify_write=params["verify_write"],
                         check_mode=module.check_mode, diff=module._diff)
     if option in ("sensors", "sensor_filter"):
-        result = run_fleet(module, client, run, entries, sensor_filter)
+        result = run_fleet(module, client, entries, sensor_filter,
+                           lambda target: run.apply(target.sensor_id, target.label))
     else:
         result = run_single(module, client, run, option, value)
     client.close()

@@ -191,6 +191,29 @@ def bool_option():
     return st.one_of(ok(bools), bad(invalid_bools))
 
 
+def fleet_options():
+    """kata_prevention's and kata_isolation's fleet options: every entry's text arrives as one query value;
+    a blank or malformed entry is refused."""
+    return {
+        "sensors": st.one_of(
+            ok(st.lists(st.one_of(hostile_text.filter(lambda value: value.strip()),
+                                  hostile_text.filter(lambda value: value.strip()).map(
+                                      lambda value: {"sensor_hostname": value}),
+                                  ip_texts.map(lambda value: {"sensor_ip": value})), max_size=4)),
+            bad(st.sampled_from([[" "], ["ALL"], [{"sensor_ip": "nope"}], [{"hostname": "x"}],
+                                 [{"sensor_id": "a", "sensor_ip": "10.0.0.1"}], [{}], [None]])),
+            ok(wrong_types)),
+        "sensor_filter": st.one_of(
+            ok(st.fixed_dictionaries({}, optional={"hostname": hostile_text, "ip": ip_texts})),
+            bad(st.dictionaries(st.sampled_from(["os", "host", "sensor_id", "HOSTNAME"]), st.text(max_size=3),
+                                min_size=1, max_size=2)),
+            bad(st.sampled_from([{"ip": "nope"}, {"ip": "10.0.0.1/8"}]))),
+        "parallelism": st.one_of(ok(st.integers(1, 32)), bad(st.integers(max_value=0)),
+                                 bad(st.integers(min_value=33, max_value=10 ** 6))),
+        "ignore_sensor_errors": bool_option(),
+    }
+
+
 def kata_connection_options():
     return {
         "kata_host": bad(invalid_hosts),
@@ -368,6 +391,7 @@ OPTIONS = {
         "sensor_id": selector(blank_is_invalid=True),
         "sensor_hostname": selector(blank_is_invalid=True),
         "sensor_ip": selector(blank_is_invalid=True, ip=True),
+        **fleet_options(),
         "state": choices(["present", "absent"]),
         "auto_turnoff_timeout": st.one_of(
             ok(st.integers(3600, 35996400)),
@@ -388,23 +412,7 @@ OPTIONS = {
         "sensor_hostname": selector(blank_is_invalid=True),
         "sensor_ip": selector(blank_is_invalid=True, ip=True),
         "all_hosts": bool_option(),
-        # Fleet mode: every entry's text arrives as one query value; a blank or malformed entry is refused.
-        "sensors": st.one_of(
-            ok(st.lists(st.one_of(hostile_text.filter(lambda value: value.strip()),
-                                  hostile_text.filter(lambda value: value.strip()).map(
-                                      lambda value: {"sensor_hostname": value}),
-                                  ip_texts.map(lambda value: {"sensor_ip": value})), max_size=4)),
-            bad(st.sampled_from([[" "], ["ALL"], [{"sensor_ip": "nope"}], [{"hostname": "x"}],
-                                 [{"sensor_id": "a", "sensor_ip": "10.0.0.1"}], [{}], [None]])),
-            ok(wrong_types)),
-        "sensor_filter": st.one_of(
-            ok(st.fixed_dictionaries({}, optional={"hostname": hostile_text, "ip": ip_texts})),
-            bad(st.dictionaries(st.sampled_from(["os", "host", "sensor_id", "HOSTNAME"]), st.text(max_size=3),
-                                min_size=1, max_size=2)),
-            bad(st.sampled_from([{"ip": "nope"}, {"ip": "10.0.0.1/8"}]))),
-        "parallelism": st.one_of(ok(st.integers(1, 32)), bad(st.integers(max_value=0)),
-                                 bad(st.integers(min_value=33, max_value=10 ** 6))),
-        "ignore_sensor_errors": bool_option(),
+        **fleet_options(),
         "verify_write": bool_option(),
         "hashes": st.one_of(
             ok(hash_lists()),
@@ -502,7 +510,7 @@ KATA_BASELINE = {
 }
 KSC_BASELINE = {"target_hostname": "WS-001", "task": "isolateHost", "params": {"action": 1}}
 SELECTORS = {
-    "kata_isolation": ("sensor_id", "sensor_hostname", "sensor_ip"),
+    "kata_isolation": ("sensor_id", "sensor_hostname", "sensor_ip", "sensors", "sensor_filter"),
     "kata_prevention": ("sensor_id", "sensor_hostname", "sensor_ip", "all_hosts", "sensors", "sensor_filter"),
     "kata_run_process": ("sensor_id", "sensor_hostname", "sensor_ip"),
     "ksc_edr_response": ("target_host", "target_hostname"),
