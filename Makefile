@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv unit e2e pytest sanity lint changelog-lint docs clean
+.PHONY: demo test venv unit e2e pytest sanity lint changelog-lint docs clean bench
 
 venv: $(VENV)/.installed
 
@@ -38,6 +38,12 @@ lint: venv
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
+
+# Fleet-mode benchmark (docs/performance.md): make bench [N=sensors] [L=latency ms] [SCALE=50,200,1000]
+# [BENCH_ARGS="--scenarios abcde --wait-quiet 600 ..."]; prints a table and writes JSON to tests/perf/results/.
+bench: venv
+	$(BIN)/python -m tests.perf.bench $(if $(N),--sensors $(N)) $(if $(L),--latency-ms $(L)) \
+	  $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 docs: venv
 	PYTHON=$(BIN)/python docs/build_docs.sh build/docs

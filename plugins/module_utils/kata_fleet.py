@@ -23,7 +23,6 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import A
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     ALL_SENSORS,
     clean_selector,
-    same_sensor_id,
     sensor_summary,
 )
 
@@ -161,9 +160,12 @@ def resolve_targets(client, entries=None, sensor_filter=None):
 
 
 def _unique(targets):
-    kept = []
+    """The targets without repeats; sensor IDs compare case-insensitively (the API shows both cases)."""
+    kept, seen = [], set()
     for target in targets:
-        if not any(same_sensor_id(target.sensor_id, other.sensor_id) for other in kept):
+        key = str(target.sensor_id).lower()
+        if key not in seen:
+            seen.add(key)
             kept.append(target)
     return kept
 
@@ -216,9 +218,11 @@ def sensor_outcome(target, result, error):
     return outcome
 
 
-def run_fleet(module, client, entries, sensor_filter, work):
+def run_fleet(module, client, entries, sensor_filter, work, finish=None):
     """Resolve the fleet, run ``work(target)`` for each sensor, and return the module's result.
 
+    ``finish(target, result)``, when given, runs in a second pass over the sensors whose result has
+    ``_pending`` work (write verification), so that slow follow-up work never holds up the first pass.
     Fails the module at the end, listing every failed sensor, unless ``ignore_sensor_errors``.
     """
     params = module.params
@@ -227,8 +231,14 @@ def run_fleet(module, client, entries, sensor_filter, work):
         targets, errors = resolve_targets(client, entries, sensor_filter)
     except ApiError as exc:
         module.fail_json(msg=str(exc), api_error=exc.to_dict(), **result)
-    outcomes = [sensor_outcome(target, target_result, error)
-                for target, target_result, error in run_parallel(targets, work, params["parallelism"])]
+    done = run_parallel(targets, work, params["parallelism"])
+    if finish is not None:
+        pending = [(target, target_result) for target, target_result, error in done
+                   if error is None and "_pending" in target_result]
+        finished = dict((id(item[0]), (target_result, error)) for item, target_result, error in run_parallel(
+            pending, lambda item: finish(item[0], item[1]), params["parallelism"]))
+        done = [(target, ) + finished.get(id(target), (target_result, error)) for target, target_result, error in done]
+    outcomes = [sensor_outcome(target, target_result, error) for target, target_result, error in done]
     outcomes.extend(dict(sensor=given, target=given, failed=True, changed=False, msg=message)
                     for given, message in errors)
     for outcome in outcomes:

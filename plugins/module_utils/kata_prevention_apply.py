@@ -99,10 +99,12 @@ class PreventionRun:
         return lists
 
     # ---- one target ------------------------------------------------------------------------
-    def apply(self, sensor_id, label):
+    def apply(self, sensor_id, label, defer_verify=False):
         """The result dict of one target; TargetFailed or ApiError when it fails.
 
-        The result has a ``warnings`` list for the module to emit.
+        The result has a ``warnings`` list for the module to emit. With ``defer_verify`` (fleet mode) a
+        written target's result carries ``_pending`` instead of being verified: :meth:`finish` does the
+        read-back later, so a worker does not sit out the settle time while other hosts wait.
         """
         all_hosts = sensor_id == ALL_SENSORS
         result = dict(changed=False, target=label, sensor_id=sensor_id, conflicts={}, warnings=[])
@@ -126,8 +128,19 @@ class PreventionRun:
             # The answer was lost (connection, timeout, gateway): the list read now tells what happened.
             self._settle_unknown_write(sensor_id, plan, result, exc)
             return result
-        if self.verify_write:
+        if self.verify_write and defer_verify:
+            result["_pending"] = (plan, settle, self.clock())
+        elif self.verify_write:
             self._verify(sensor_id, plan, result, settle)
+        return result
+
+    def finish(self, sensor_id, result):
+        """The deferred read-back of :meth:`apply`; waits only what is left of the settle time."""
+        pending = result.pop("_pending", None)
+        if pending is None:
+            return result
+        plan, settle, written = pending
+        self._verify(sensor_id, plan, result, settle, first_wait=max(0.0, settle - (self.clock() - written)))
         return result
 
     def _settle_unknown_write(self, sensor_id, plan, result, failure):
@@ -177,9 +190,9 @@ class PreventionRun:
             raise TargetFailed("Re-writing the prevention list of %s after a concurrent change failed: %s"
                                % (result["target"], exc), result, exc)
 
-    def _verify(self, sensor_id, plan, result, settle):
+    def _verify(self, sensor_id, plan, result, settle, first_wait=None):
         for attempt in range(MAX_REMERGES + 1):
-            self.sleep(settle)
+            self.sleep(settle if attempt or first_wait is None else first_wait)
             try:
                 now = self.read(sensor_id, result)
             except ApiError as exc:

@@ -447,7 +447,8 @@ def main():
                         check_mode=module.check_mode, diff=module._diff)
     if option in ("sensors", "sensor_filter"):
         result = run_fleet(module, client, entries, sensor_filter,
-                           lambda target: run.apply(target.sensor_id, target.label))
+                           lambda target: run.apply(target.sensor_id, target.label, defer_verify=True),
+                           finish=lambda target, result: run.finish(target.sensor_id, result))
     else:
         result = run_single(module, client, run, option, value)
     client.close()

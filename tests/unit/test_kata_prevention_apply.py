@@ -183,3 +183,18 @@ def test_a_refused_write_is_not_read_back(status):
         run(client, [C])
     assert info.value.msg.startswith("The Central Node refused the new prevention list of WS-001")
     assert client.calls == ["GET s-1", "POST s-1"]
+
+
+def test_fleet_mode_defers_the_read_back_and_waits_only_what_is_left():
+    ticks = iter([0.0, 0.4, 0.5, 1.0])  # read, write, written; finish() comes 0.5 s after the write
+    slept = []
+    client = RacingClient([UI_RULE], interloper=lambda objects: [UI_RULE, sha(D)])
+    prevention = PreventionRun(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
+                               clock=lambda: next(ticks, 9.0))
+    result = prevention.apply("s-1", "WS-001", defer_verify=True)
+    assert client.calls == ["GET s-1", "POST s-1"] and "_pending" in result
+    prevention.finish("s-1", result)
+    assert "_pending" not in result and result["verified"] is True and result["remerged"] == 1
+    assert client.objects == [UI_RULE, sha(D), sha(C)]
+    assert slept[0] == pytest.approx(0.1)  # settle 0.6 s, of which 0.5 s already passed
+    assert slept[1] == pytest.approx(0.6)  # after a re-merge the full settle time again
