@@ -61,9 +61,8 @@ def test_filters_are_passed_to_the_api(run_playbook, central_node):
     assert run.result("hostname is case-sensitive")["sensors"] == []
     assert run.result("combined")["sensors"] == []
     queries = [entry["query"] for entry in central_node.log("GET", "sensors$")]
-    assert queries[0] == {"ip": second["ip"]}
-    assert queries[1] == {"host": third["host"]}
-    assert queries[4] == {"ip": second["ip"], "host": third["host"]}
+    assert queries == [{"ip": second["ip"]}, {"host": third["host"]}, {"sensor_id": first["sensorId"].lower()},
+                       {"host": third["host"].lower()}, {"ip": second["ip"], "host": third["host"]}]
 
 
 def test_include_settings_in_one_tls_session(run_playbook, central_node):
