@@ -103,6 +103,19 @@ def parse_filter(sensor_filter):
     return arguments
 
 
+def parse_fleet(option, value, parallelism):
+    """``(entries, sensor_filter)`` for the fleet option in use (both None in single-host mode).
+
+    A FleetInputError naming the option on bad input, before any request.
+    """
+    check_parallelism(parallelism)
+    if option == "sensors":
+        return parse_entries(value), None
+    if option == "sensor_filter":
+        return None, parse_filter(value)
+    return None, None
+
+
 def check_parallelism(value):
     if not 1 <= value <= MAX_PARALLELISM:
         raise FleetInputError("parallelism must be 1..%d (the connection pool size), got %s" % (MAX_PARALLELISM, value))

@@ -308,11 +308,9 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
     FleetInputError,
     Target,
     TargetFailed,
-    check_parallelism,
     fleet_spec,
     label_of,
-    parse_entries,
-    parse_filter,
+    parse_fleet,
     run_fleet,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
@@ -397,9 +395,7 @@ def main():
     try:
         desired, warnings = validate_options(params)
         sensor_option, sensor_value = validate_sensor(params)
-        entries = parse_entries(sensor_value) if sensor_option == "sensors" else None
-        sensor_filter = parse_filter(sensor_value) if sensor_option == "sensor_filter" else None
-        check_parallelism(params["parallelism"])
+        entries, sensor_filter = parse_fleet(sensor_option, sensor_value, params["parallelism"])
     except (IsolationOptionError, FleetInputError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:

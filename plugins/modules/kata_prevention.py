@@ -324,12 +324,10 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENS
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
     FleetInputError,
     TargetFailed,
-    check_parallelism,
     emit_warnings,
     fleet_spec,
     label_of,
-    parse_entries,
-    parse_filter,
+    parse_fleet,
     run_fleet,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
@@ -390,19 +388,6 @@ def validate_target(module):
     return option, value
 
 
-def validate_fleet(module, option, value):
-    """The parsed ``sensors`` entries or ``sensor_filter``, checked before any request."""
-    try:
-        check_parallelism(module.params["parallelism"])
-        if option == "sensors":
-            return parse_entries(value), None
-        if option == "sensor_filter":
-            return None, parse_filter(value)
-    except FleetInputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    return None, None
-
-
 def run_single(module, client, run, option, value):
     params = module.params
     result = dict(changed=False, target=ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value),
@@ -432,7 +417,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     option, value = validate_target(module)
-    entries, sensor_filter = validate_fleet(module, option, value)
+    try:
+        entries, sensor_filter = parse_fleet(option, value, params["parallelism"])
+    except FleetInputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
     try:
         desired = normalize_hashes(params["hashes"])
     except HashError as exc:
