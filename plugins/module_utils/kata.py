@@ -177,8 +177,10 @@ class KataClient:
             raise ConfigurationError("external_system_id is required (or set KATA_EXTERNAL_SYSTEM_ID)")
         if _EXTERNAL_ID_FORBIDDEN.search(external_system_id):
             raise ConfigurationError("external_system_id must not contain '/', '?', '#', '%' or whitespace")
-        if external_system_id in (".", ".."):
-            raise ConfigurationError("external_system_id must not be '.' or '..' (it is one segment of the URL path)")
+        if external_system_id.strip() in (".", ".."):
+            # A dot segment would be removed from the URL and the request would go to another path.
+            raise ConfigurationError("external_system_id must not be '.' or '..' (it is one segment of the API's URL "
+                                     "path), got %r" % external_system_id)
         if not client_cert:
             raise ConfigurationError("client_cert is required (or set KATA_CLIENT_CERT): the Central Node "
                                      "only accepts mutual TLS")

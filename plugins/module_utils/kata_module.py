@@ -65,10 +65,6 @@ def validate_connection(module):
         module.fail_json(msg="retries must be 0..10, got %s" % params["retries"])
     if not 1 <= params["kata_port"] <= 65535:
         module.fail_json(msg="kata_port must be 1..65535, got %s" % params["kata_port"])
-    if (params["external_system_id"] or "").strip() in (".", ".."):
-        # A dot segment would be removed from the URL and the request would go to another path.
-        module.fail_json(msg="external_system_id must not be '.' or '..' (it is one segment of the API's URL path), "
-                         "got %r" % params["external_system_id"])
 
 
 def kata_client(module):
