@@ -183,15 +183,14 @@ waited:
   sample: 12.5
 """
 
-import ipaddress
 import re
 import time
 import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import same_sensor_id, unwrap
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector, same_sensor_id, unwrap
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
     SENSOR_OPTIONS,
     api_errors,
@@ -217,14 +216,6 @@ COMPARED = (
     ("start_now", ("schedule", "startNow"), True),
 )
 _MISSING = object()
-
-
-def is_ip(value):
-    try:
-        ipaddress.ip_address(value.strip())
-    except ValueError:
-        return False
-    return True
 
 
 def normalize_task_id(value):
@@ -362,9 +353,10 @@ def validate(module):
             if params[option] is not None and not params[option].strip():
                 module.fail_json(msg="%s must not be empty" % option)
         if params["sensor_ip"] is not None:
-            if not is_ip(params["sensor_ip"]):
-                module.fail_json(msg="sensor_ip must be an IPv4 or IPv6 address, got %r" % params["sensor_ip"])
-            params["sensor_ip"] = params["sensor_ip"].strip()
+            try:
+                params["sensor_ip"] = clean_selector("sensor_ip", params["sensor_ip"])
+            except ConfigurationError as exc:
+                module.fail_json(msg=str(exc))
 
 
 class Runner:
