@@ -533,15 +533,19 @@ def describe_counts(result):
     return text
 
 
+def machine_line(document):
+    machine_ = document["machine"]
+    return "machine: %s CPUs (%s), Python %s, ansible-core %s; load average %s at start, %s at end" % (
+        machine_["cpus"], machine_["cpu_model"], machine_["python"], machine_["ansible_core"],
+        _load(document["load_start"]), _load(document.get("load_end")))
+
+
 def comparison_table(document):
     params = document["params"]
-    machine_ = document["machine"]
     lines = [
         "kata_prevention benchmark: N=%d sensors, L=%d ms per request, forks=%d, parallelism=%d" % (
             params["sensors"], params["latency_ms"], params["forks"], params["parallelism"]),
-        "machine: %s CPUs (%s), Python %s, ansible-core %s; load average %s at start, %s at end" % (
-            machine_["cpus"], machine_["cpu_model"], machine_["python"], machine_["ansible_core"],
-            _load(document["load_start"]), _load(document.get("load_end"))),
+        machine_line(document),
         "",
         "| scenario | run | wall s | task s | span s | req/sensor | writes | TLS conns | wall/(a) | task/(a) | "
         "requests per sensor |",
@@ -613,13 +617,10 @@ def acceptance(document, speedup=5.0, floor_factor=2.0):
 
 def scale_table(document):
     params = document["params"]
-    machine_ = document["machine"]
     lines = [
         "kata_prevention fleet mode scaling: L=%d ms per request, parallelism=%d" % (
             params["latency_ms"], params["parallelism"]),
-        "machine: %s CPUs (%s), Python %s, ansible-core %s; load average %s at start, %s at end" % (
-            machine_["cpus"], machine_["cpu_model"], machine_["python"], machine_["ansible_core"],
-            _load(document["load_start"]), _load(document.get("load_end"))),
+        machine_line(document),
         "",
         "| N | run | wall s | task s | span s | floor s | task/floor | span/floor | req/sensor | writes | "
         "TLS conns | peak RSS MiB |",
