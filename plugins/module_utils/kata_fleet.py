@@ -246,11 +246,14 @@ def run_fleet(module, client, entries, sensor_filter, work, finish=None):
         module.fail_json(msg=str(exc), api_error=exc.to_dict(), **result)
     done = run_parallel(targets, work, params["parallelism"])
     if finish is not None:
-        pending = [(target, target_result) for target, target_result, error in done
-                   if error is None and "_pending" in target_result]
-        finished = dict((id(item[0]), (target_result, error)) for item, target_result, error in run_parallel(
-            pending, lambda item: finish(item[0], item[1]), params["parallelism"]))
-        done = [(target, ) + finished.get(id(target), (target_result, error)) for target, target_result, error in done]
+        def second_pass(entry):
+            target, target_result, error = entry
+            if error is not None:
+                raise error
+            return finish(target, target_result) if "_pending" in target_result else target_result
+
+        done = [(entry[0], target_result, error)
+                for entry, target_result, error in run_parallel(done, second_pass, params["parallelism"])]
     outcomes = [sensor_outcome(target, target_result, error) for target, target_result, error in done]
     outcomes.extend(dict(sensor=given, target=given, failed=True, changed=False, msg=message)
                     for given, message in errors)
