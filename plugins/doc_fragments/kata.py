@@ -104,6 +104,26 @@ options:
     # The connection options for controller plugins (inventory), read from the plugin's
     # configuration or the same KATA_* environment variables the modules fall back to.
     # The paths are strings: an empty value (as AWX injects for an unused field) means unset.
+    # Options of the modules that handle many targets in one run (fleet mode, policies).
+    FLEET = r"""
+options:
+  parallelism:
+    description:
+      - How many hosts are handled at the same time, each over a kept-alive connection of one shared pool.
+        1..32 (the pool size).
+      - For C(kata_isolation) and C(kata_prevention), only in fleet mode.
+    type: int
+    default: 8
+  ignore_sensor_errors:
+    description:
+      - By default the task fails at the end when any host failed (after every other host was processed), listing
+        each failed host and why.
+      - V(true) reports the failed hosts as warnings and in the per-host results instead, and the task succeeds.
+      - For C(kata_isolation) and C(kata_prevention), only in fleet mode.
+    type: bool
+    default: false
+"""
+
     PLUGIN = r"""
 options:
   kata_host:

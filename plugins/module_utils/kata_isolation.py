@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Network isolation rules: option validation and the mapping to the API's settings.
+"""Network isolation rules: options -> desired rule, API <-> model, plan, apply to one host.
 
 Module side (option names)::
 
@@ -20,7 +20,8 @@ hours variable (``isolation_timeout_hours``) into ``autoTurnoffTimeoutInSec``; t
 checks here refuse every seconds value below one hour and point at
 ``auto_turnoff_timeout_hours`` instead, so that mistake cannot reach the Central Node.
 
-Everything here is pure (no I/O) so it can be unit tested without a server.
+Everything but :class:`IsolationResource` is pure (no I/O) so it can be unit tested without a
+server; the resource does the requests through ``KataClient`` and runs in ``target_runner``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +29,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import SETTINGS_ISOLATION
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import FleetInputError, select_target
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import BaseResource, TargetFailed
 
 MIN_TIMEOUT_HOURS = 1
 MAX_TIMEOUT_HOURS = 9999
@@ -44,8 +50,7 @@ DEFAULT_DIRECTION = "both"
 # (module option, API key) of the two port ranges.
 PORT_RANGES = (("local_ports", "localPortRange"), ("remote_ports", "remotePortRange"))
 EXCLUSION_FIELDS = ("direction", "protocol", "remote_address", "local_ports", "remote_ports")
-SENSOR_OPTIONS = ("sensor_id", "sensor_hostname", "sensor_ip")
-FLEET_OPTIONS = ("sensors", "sensor_filter")
+SELECTION_CHOICES = "sensor_id, sensor_hostname or sensor_ip to choose the host, or sensors or sensor_filter for several hosts"
 
 TIMEOUT_KEY = "autoTurnoffTimeoutInSec"
 RULES_KEY = "excludedRules"
@@ -220,29 +225,16 @@ def validate_exclusions(exclusions):
     return result, warnings
 
 
-def validate_sensor(params):
-    """The one host selection in use, as (name, value); ``sensors``/``sensor_filter`` (fleet mode) as given."""
-    given = [(name, params.get(name)) for name in SENSOR_OPTIONS if not _blank(params.get(name))]
-    given += [(name, params.get(name)) for name in FLEET_OPTIONS if params.get(name) is not None]
-    if len(given) != 1:
-        raise IsolationOptionError("set exactly one of sensor_id, sensor_hostname or sensor_ip to choose the host, "
-                                   "or sensors or sensor_filter for several hosts%s"
-                                   % (" (got %s)" % ", ".join(name for name, dummy in given) if given else ""))
-    name, value = given[0]
-    if name in FLEET_OPTIONS:
-        return name, value
-    if name == "sensor_ip" and not is_ip(value):
-        raise IsolationOptionError("sensor_ip must be an IPv4 or IPv6 address, got %r" % (value,))
-    return name, value.strip()
-
-
 def validate_options(params):
     """Check every isolation option before any request.
 
     Returns ``(desired, warnings)``: ``desired`` is the canonical isolation for
     ``state=present`` and ``{}`` for ``state=absent``.
     """
-    validate_sensor(params)
+    try:
+        select_target(params, SELECTION_CHOICES)
+    except FleetInputError as exc:
+        raise IsolationOptionError(str(exc))
     state = params.get("state") or "present"
     if state not in ("present", "absent"):
         raise IsolationOptionError("state must be present or absent, got %r" % (state,))
@@ -385,3 +377,74 @@ def same_isolation(current, desired):
         return False
     return (current.get("auto_turnoff_timeout") == desired.get("auto_turnoff_timeout")
             and exclusion_set(current) == exclusion_set(desired))
+
+
+# ---- plan and apply to one host ------------------------------------------------------------
+class IsolationPlan:
+    """The rule a host has (``before``) and the one it ends with; ``after_api`` is None for a DELETE."""
+
+    def __init__(self, changed, before, after, before_api, after_api):
+        self.changed = changed
+        self.before = before
+        self.after = after
+        self.before_api = before_api
+        self.after_api = after_api
+
+
+def plan_isolation(current_api, desired, state, force=False):
+    current = isolation_from_api(current_api)
+    if state == "absent":
+        return IsolationPlan(rule_exists(current_api), current, {}, current_api, None)
+    if force or not same_isolation(current, desired):
+        after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
+        return IsolationPlan(True, current, isolation_from_api(after_api), current_api, after_api)
+    return IsolationPlan(False, current, current, current_api, current_api)
+
+
+class IsolationResource(BaseResource):
+    """One run's isolation options; read, plan and write one host's rule (``target_runner`` protocol)."""
+
+    def __init__(self, client, desired, state="present", force=False, diff=False):
+        self.client = client
+        self.desired = desired
+        self.state = state
+        self.force = force
+        self.diff = diff
+
+    def new_result(self, target):
+        return dict(changed=False, sensor_id=target.sensor_id, target=target.label)
+
+    def read(self, target, result):
+        return self.client.get_settings(target.sensor_id, SETTINGS_ISOLATION)
+
+    def plan(self, target, current, result):
+        return plan_isolation(current, self.desired, self.state, self.force)
+
+    def record(self, result, plan, final):
+        result.update(changed=plan.changed, isolation=final.after,
+                      api_settings=final.after_api if final.after_api is not None else {})
+        if self.diff:
+            result["diff"] = dict(before=plan.before, after=final.after, before_header=result["target"],
+                                  after_header=result["target"])
+
+    def write(self, target, plan, result):
+        """POST the rule, or DELETE it; a lost answer may mean it was applied, and a rerun settles it."""
+        try:
+            if plan.after_api is None:
+                self.client.delete_settings(target.sensor_id, SETTINGS_ISOLATION)
+            else:
+                self.client.post_settings(target.sensor_id, SETTINGS_ISOLATION, plan.after_api)
+        except ApiError as exc:
+            if not exc.may_have_been_applied:
+                raise
+            result["changed"] = True
+            raise TargetFailed("%s. The isolation rule of %s may or may not have been changed: run the task again, "
+                               "it reads the rule and finishes the change or reports that it is done"
+                               % (exc, result["target"]), result, exc)
+        return False
+
+    def single_result(self, result):
+        result.pop("target", None)
+        if "diff" in result:
+            result["diff"] = dict(before=result["diff"]["before"], after=result["diff"]["after"])
+        return result

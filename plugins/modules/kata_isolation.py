@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - kaspersky.edr.kata
   - kaspersky.edr.kata.sensor
+  - kaspersky.edr.kata.fleet
 attributes:
   check_mode:
     support: full
@@ -136,17 +137,6 @@ options:
       - Keys C(hostname) and C(ip), passed to the API's C(host) and C(ip) filters. V({}) selects every host, for
         example to release every isolated host with O(state=absent).
     type: dict
-  parallelism:
-    description:
-      - Fleet mode. How many hosts are handled at the same time over one shared connection pool; 1..32.
-    type: int
-    default: 8
-  ignore_sensor_errors:
-    description:
-      - Fleet mode. V(false) fails the task at the end when any host failed (after every other host was
-        processed); V(true) reports failed hosts as warnings and in RV(failed_sensors).
-    type: bool
-    default: false
 notes:
   - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(sensors) or O(sensor_filter) selects the
     host or hosts.
@@ -289,39 +279,28 @@ api_settings:
         remoteIpv4Address: 10.0.0.10
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import SETTINGS_ISOLATION
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import (
-    DIRECTIONS,
     DEFAULT_DIRECTION,
+    DIRECTIONS,
     IsolationOptionError,
-    isolation_from_api,
-    isolation_to_api,
-    rule_exists,
-    same_isolation,
+    SELECTION_CHOICES,
+    IsolationResource,
     validate_options,
-    validate_sensor,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
     FleetInputError,
-    Target,
-    TargetFailed,
     fleet_spec,
-    label_of,
     parse_fleet,
-    run_fleet,
-)
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
-    api_errors,
-    kata_client,
-    kata_connection_spec,
+    run_selection,
+    select_target,
     sensor_selection_spec,
 )
-
-# Module option -> KataClient.resolve_sensor() argument.
-SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "sensor_ip": "ip"}
+from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
+    kata_client,
+    kata_connection_spec,
+    module_spec,
+    new_module,
+)
 
 
 def port_range_spec():
@@ -329,10 +308,8 @@ def port_range_spec():
 
 
 def argument_spec():
-    spec = kata_connection_spec()
-    spec.update(sensor_selection_spec())
-    spec.update(fleet_spec())
-    spec.update(
+    return module_spec(
+        kata_connection_spec(), sensor_selection_spec(), fleet_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         auto_turnoff_timeout=dict(type="int"),
         auto_turnoff_timeout_hours=dict(type="int"),
@@ -345,80 +322,22 @@ def argument_spec():
         )),
         force=dict(type="bool", default=False),
     )
-    return spec
-
-
-def write(client, sensor_id, after_api, result):
-    """POST the rule, or DELETE it when ``after_api`` is None; a lost answer may mean it was applied."""
-    try:
-        if after_api is None:
-            client.delete_settings(sensor_id, SETTINGS_ISOLATION)
-        else:
-            client.post_settings(sensor_id, SETTINGS_ISOLATION, after_api)
-    except ApiError as exc:
-        if not exc.may_have_been_applied:
-            raise
-        result["changed"] = True
-        raise TargetFailed("%s. The isolation rule of %s may or may not have been changed: run the task again, it "
-                           "reads the rule and finishes the change or reports that it is done"
-                           % (exc, result["target"]), result, exc)
-
-
-def apply_isolation(client, params, desired, check_mode, diff, sensor_id, label):
-    """Read one host's rule and write it only where it differs; the host's result dict."""
-    result = dict(changed=False, sensor_id=sensor_id, target=label)
-    current_api = client.get_settings(sensor_id, SETTINGS_ISOLATION)
-    current = isolation_from_api(current_api)
-    if params["state"] == "present":
-        changed = params["force"] or not same_isolation(current, desired)
-        if changed:
-            after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
-            after = isolation_from_api(after_api)
-            if not check_mode:
-                write(client, sensor_id, after_api, result)
-        else:
-            after_api, after = current_api, current
-    else:
-        changed = rule_exists(current_api)
-        after_api, after = {}, {}
-        if changed and not check_mode:
-            write(client, sensor_id, None, result)
-    result.update(changed=changed, isolation=after, api_settings=after_api)
-    if diff:
-        result["diff"] = dict(before=current, after=after, before_header=label, after_header=label)
-    return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = new_module(argument_spec())
     params = module.params
     try:
         desired, warnings = validate_options(params)
-        sensor_option, sensor_value = validate_sensor(params)
-        entries, sensor_filter = parse_fleet(sensor_option, sensor_value, params["parallelism"])
+        option, value = select_target(params, SELECTION_CHOICES)
+        selection = parse_fleet(option, value, params["parallelism"])
     except (IsolationOptionError, FleetInputError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:
         module.warn(warning)
-
     client = kata_client(module)
-
-    def work(target):
-        return apply_isolation(client, params, desired, module.check_mode, module._diff, target.sensor_id,
-                               target.label)
-
-    if sensor_option in ("sensors", "sensor_filter"):
-        result = run_fleet(module, client, entries, sensor_filter, work)
-    else:
-        with api_errors(module, changed=False):
-            sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[sensor_option]: sensor_value})
-            try:
-                result = work(Target(sensor["sensor_id"], label_of(sensor), sensor_value))
-            except TargetFailed as exc:
-                module.fail_json(msg=exc.msg, api_error=exc.api_error.to_dict(), **exc.result)
-        result.pop("target")
-        if "diff" in result:
-            result["diff"] = dict(before=result["diff"]["before"], after=result["diff"]["after"])
+    resource = IsolationResource(client, desired, state=params["state"], force=params["force"], diff=module._diff)
+    result = run_selection(module, client, resource, option, value, selection)
     client.close()
     module.exit_json(**result)
 

@@ -40,6 +40,7 @@ author:
 extends_documentation_fragment:
   - kaspersky.edr.kata
   - kaspersky.edr.kata.sensor
+  - kaspersky.edr.kata.fleet
 attributes:
   check_mode:
     support: full
@@ -71,19 +72,6 @@ options:
       - Fleet mode. Manage every host that the Central Node lists with these filters (one C(GET sensors) request).
       - Keys C(hostname) and C(ip), passed to the API's C(host) and C(ip) filters. V({}) selects every host.
     type: dict
-  parallelism:
-    description:
-      - Fleet mode. How many hosts are handled at the same time, each over a kept-alive connection of one shared
-        pool. 1..32 (the pool size).
-    type: int
-    default: 8
-  ignore_sensor_errors:
-    description:
-      - Fleet mode. By default the task fails at the end when any host failed (after every other host was
-        processed), listing each failed host and why.
-      - V(true) reports the failed hosts as warnings and in RV(failed_sensors) instead, and the task succeeds.
-    type: bool
-    default: false
   verify_write:
     description:
       - After each write, read the list back (one C(GET)) and check that this run's change holds.
@@ -317,42 +305,33 @@ diff:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, clean_selector
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import (
-    FleetInputError,
-    TargetFailed,
-    emit_warnings,
-    fleet_spec,
-    label_of,
-    parse_fleet,
-    run_fleet,
-)
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
-    SENSOR_OPTIONS,
-    api_errors,
-    kata_client,
-    kata_connection_spec,
-    sensor_selection_spec,
-)
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
-    ALL_HOSTS_LABEL,
     HashError,
+    PreventionResource,
     normalize_hashes,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_apply import PreventionRun
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
+    ALL_HOSTS_LABEL,
+    FleetInputError,
+    fleet_spec,
+    parse_fleet,
+    run_selection,
+    select_target,
+    sensor_selection_spec,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
+    kata_client,
+    kata_connection_spec,
+    module_spec,
+    new_module,
+)
 
-# Module option -> KataClient.resolve_sensor() argument.
-SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "sensor_ip": "ip"}
+SELECTION_CHOICES = "sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or sensor_filter"
 
 
 def argument_spec():
-    spec = kata_connection_spec()
-    spec.update(sensor_selection_spec())
-    spec.update(fleet_spec())
-    spec.update(
+    return module_spec(
+        kata_connection_spec(), sensor_selection_spec(), fleet_spec(),
         all_hosts=dict(type="bool", default=False),
         hashes=dict(type="list", elements="raw", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -360,85 +339,26 @@ def argument_spec():
         conflict_check=dict(type="str", default="fail", choices=["fail", "warn", "skip"]),
         verify_write=dict(type="bool", default=True),
     )
-    return spec
-
-
-def validate_target(module):
-    """``(option, value)`` of the one target; fail_json unless exactly one is given."""
-    params = module.params
-    given = [(option, params[option]) for option in SENSOR_OPTIONS if params[option] not in (None, "")]
-    if params["all_hosts"]:
-        given.append(("all_hosts", True))
-    for option in ("sensors", "sensor_filter"):
-        if params[option] is not None:
-            given.append((option, params[option]))
-    if len(given) != 1:
-        module.fail_json(msg="Set exactly one of sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or "
-                         "sensor_filter; got %s" % (", ".join(option for option, _value in given) or "none"),
-                         changed=False)
-    option, value = given[0]
-    if option in SENSOR_OPTIONS:
-        try:
-            value = clean_selector(option, value)
-        except ConfigurationError as exc:
-            module.fail_json(msg=str(exc), changed=False)
-    if option == "sensor_id" and value.lower() == ALL_SENSORS:
-        module.fail_json(msg="sensor_id=%s is not a host; use all_hosts=true for the list that applies to all hosts"
-                         % value, changed=False)
-    return option, value
-
-
-def run_single(module, client, run, option, value):
-    params = module.params
-    result = dict(changed=False, target=ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value),
-                  conflicts={})
-    with api_errors(module, **result):
-        if option == "all_hosts":
-            sensor_id, label = ALL_SENSORS, ALL_HOSTS_LABEL
-        else:
-            sensor = client.resolve_sensor(**{SENSOR_ARGUMENTS[option]: value})
-            sensor_id, label = sensor["sensor_id"], label_of(sensor)
-            result.update(target=label, sensor_id=sensor_id)
-        try:
-            result = run.apply(sensor_id, label)
-        except TargetFailed as exc:
-            result.update(exc.result)
-            emit_warnings(module, result)
-            if exc.api_error is not None:
-                result["api_error"] = exc.api_error.to_dict()
-            module.fail_json(msg=exc.msg, **result)
-    emit_warnings(module, result)
-    if not params["verify_write"]:
-        result.pop("verified", None)
-    return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = new_module(argument_spec())
     params = module.params
-    option, value = validate_target(module)
     try:
-        entries, sensor_filter = parse_fleet(option, value, params["parallelism"])
-    except FleetInputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    try:
+        option, value = select_target(params, SELECTION_CHOICES, all_hosts=True)
+        selection = parse_fleet(option, value, params["parallelism"])
         desired = normalize_hashes(params["hashes"])
-    except HashError as exc:
+    except (FleetInputError, HashError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     if params["exclusive"] and params["state"] != "present":
         module.fail_json(msg="exclusive=true makes the list exactly 'hashes' and needs state=present; "
                          "with state=absent only the listed hashes are removed", changed=False)
-
     client = kata_client(module)
-    run = PreventionRun(client, desired, state=params["state"], exclusive=params["exclusive"],
-                        conflict_check=params["conflict_check"], verify_write=params["verify_write"],
-                        check_mode=module.check_mode, diff=module._diff)
-    if option in ("sensors", "sensor_filter"):
-        result = run_fleet(module, client, entries, sensor_filter,
-                           lambda target: run.apply(target.sensor_id, target.label, defer_verify=True),
-                           finish=lambda target, result: run.finish(target.sensor_id, result))
-    else:
-        result = run_single(module, client, run, option, value)
+    resource = PreventionResource(client, desired, state=params["state"], exclusive=params["exclusive"],
+                                  conflict_check=params["conflict_check"], verify_write=params["verify_write"],
+                                  diff=module._diff)
+    base = dict(target=ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value), conflicts={})
+    result = run_selection(module, client, resource, option, value, selection, base)
     client.close()
     module.exit_json(**result)
 

@@ -110,42 +110,41 @@ count:
   sample: 3
 """
 
-import ipaddress
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_module import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import list_with_settings
+from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
     api_errors,
     kata_client,
     kata_connection_spec,
+    module_spec,
+    new_module,
 )
 
 
-def main():
-    argument_spec = kata_connection_spec()
-    argument_spec.update(
+def argument_spec():
+    return module_spec(
+        kata_connection_spec(),
         sensor_id=dict(type="str"),
         hostname=dict(type="str"),
         ip=dict(type="str"),
         include_settings=dict(type="list", elements="str", default=[],
                               choices=["network_isolation", "prevention"]),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+
+def main():
+    module = new_module(argument_spec())
     params = module.params
     if params["ip"] not in (None, ""):
         try:
-            ipaddress.ip_address(params["ip"].strip())
-        except ValueError:
-            module.fail_json(msg="ip must be an IPv4 or IPv6 address, got %r" % params["ip"])
-        params["ip"] = params["ip"].strip()
+            params["ip"] = clean_selector("ip", params["ip"])
+        except ConfigurationError as exc:
+            module.fail_json(msg=str(exc))
     client = kata_client(module)
     with api_errors(module, changed=False):
-        sensors = client.list_sensors(sensor_id=params["sensor_id"], hostname=params["hostname"], ip=params["ip"])
-        include = list(dict.fromkeys(params["include_settings"]))
-        for sensor in sensors:
-            if include:
-                sensor["settings"] = dict((settings_type, client.get_settings(sensor["sensor_id"], settings_type))
-                                          for settings_type in include)
+        sensors = list_with_settings(client, params["include_settings"], sensor_id=params["sensor_id"],
+                                     hostname=params["hostname"], ip=params["ip"])
     client.close()
     module.exit_json(changed=False, sensors=sensors, count=len(sensors))
 

@@ -197,33 +197,39 @@ pending:
   sample: false
 """
 
-import json
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import KscError
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_module import (
-    api_errors,
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (
+    TASKS,
+    IncidentResource,
+    ParamsError,
+    read_ioc_file,
+    validate_params,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
     check_requests,
     ksc_client,
     ksc_connection_spec,
+    module_spec,
+    new_module,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_tasks import (
-    TASKS,
-    ParamsError,
-    build_body,
-    parse_body,
-    read_ioc_file,
-    same_response,
-    serialize_body,
-    task_name_hint,
-    validate_params,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
+
+
+def argument_spec():
+    return module_spec(
+        ksc_connection_spec(),
+        target_host=dict(type="str"),
+        target_hostname=dict(type="str"),
+        task=dict(type="str", required=True, choices=list(TASKS)),
+        params=dict(type="raw"),
+        ioc_file=dict(type="path"),
+        incident_area=dict(type="str", default="Ansible"),
+        severity=dict(type="int", default=2),
+        force=dict(type="bool", default=False),
+    )
 
 
 def validate_input(module):
-    """Everything about the module's own options, before the first request."""
+    """Everything about the module's own options, before the first request; the task's params."""
     params = module.params
     for option in ("target_host", "target_hostname"):
         if params[option] is not None and not params[option].strip():
@@ -236,120 +242,30 @@ def validate_input(module):
     if params["severity"] < 0:
         module.fail_json(msg="severity must be 0 or more (KLINCDT_SEVERITY; the vendor's sample uses 2), got %s"
                          % params["severity"])
-    ioc = None
     try:
-        if params["ioc_file"] is not None:
-            if params["task"] != "iocScan":
-                raise ParamsError("ioc_file is only used by task iocScan, not %s" % params["task"])
-            ioc = read_ioc_file(params["ioc_file"])
+        if params["ioc_file"] is not None and params["task"] != "iocScan":
+            raise ParamsError("ioc_file is only used by task iocScan, not %s" % params["task"])
+        ioc = read_ioc_file(params["ioc_file"]) if params["ioc_file"] is not None else None
         return validate_params(params["task"], params["params"], ioc=ioc)
     except ParamsError as exc:
         module.fail_json(msg=str(exc))
 
 
-def find_pending(client, host_id, task, task_params):
-    """The newest pending incident on the host that queues the same response, or None."""
-    best = None
-    for incident in client.pending_incidents(host_id):
-        if incident.get("KLINCDT_IS_HANDLED") is True:
-            continue
-        body = parse_body(incident.get("KLINCDT_BODY"))
-        if not same_response(body, host_id, task, task_params):
-            continue
-        if best is None or (incident.get("KLINCDT_ID") or 0) > (best[0].get("KLINCDT_ID") or 0):
-            best = (incident, body)
-    return best
-
-
 def main():
-    argument_spec = ksc_connection_spec()
-    argument_spec.update(
-        target_host=dict(type="str"),
-        target_hostname=dict(type="str"),
-        task=dict(type="str", required=True, choices=list(TASKS)),
-        params=dict(type="raw"),
-        ioc_file=dict(type="path"),
-        incident_area=dict(type="str", default="Ansible"),
-        severity=dict(type="int", default=2),
-        force=dict(type="bool", default=False),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("target_host", "target_hostname")],
-                           required_one_of=[("target_host", "target_hostname")])
+    module = new_module(argument_spec(), mutually_exclusive=[("target_host", "target_hostname")],
+                        required_one_of=[("target_host", "target_hostname")])
     check_requests(module)
-    task = module.params["task"]
-    area = module.params["incident_area"]
+    params = module.params
     task_params = validate_input(module)
     client = ksc_client(module)
-    result = dict(changed=False, incident_id=None, body=None, pending=False,
-                  task_name_hint=task_name_hint(area, task))
+    resource = IncidentResource(client, params["task"], task_params, params["incident_area"], params["severity"],
+                                force=params["force"], diff=module._diff)
     try:
-        with api_errors(module, **result):
-            client.login()
-            host = client.resolve_host(host_id=module.params["target_host"],
-                                       hostname=module.params["target_hostname"])
-            host_id = host["KLHST_WKS_HOSTNAME"]
-            result.update(host=host, target_host=host_id)
-            body = build_body(host_id, task, task_params, area)
-            if not module.params["force"]:
-                found = find_pending(client, host_id, task, task_params)
-                if found is not None:
-                    incident, pending_body = found
-                    result.update(incident_id=incident.get("KLINCDT_ID"), body=pending_body, pending=True,
-                                  task_name_hint=task_name_hint(pending_body.get("responseEventIncidentArea") or area,
-                                                                task))
-                    module.exit_json(**result)
-            result.update(changed=True, body=body)
-            if module._diff:
-                result["diff"] = {"before": "", "after": json.dumps(body, indent=2, sort_keys=False) + "\n",
-                                  "before_header": "pending responses on %s" % host_id,
-                                  "after_header": "new incident on %s" % host_id}
-            if module.check_mode:
-                module.exit_json(**result)
-            result["incident_id"] = create_incident(module, client, host_id, body, result)
+        result = run_single(module, resource, resource.resolver(params["target_host"], params["target_hostname"]),
+                            resource.base_result())
     finally:
         client.close()
     module.exit_json(**result)
-
-
-def created_incident(client, host_id, body):
-    """The ID of the pending incident an AddIncident with an unclear outcome created, or None.
-
-    Only used without ``force``: the host had no such pending incident just before, so one now is ours.
-    """
-    try:
-        found = find_pending(client, host_id, body["task"], body["params"])
-    except ApiError:
-        return None
-    incident_id = found[0].get("KLINCDT_ID") if found else None
-    return incident_id if isinstance(incident_id, int) and not isinstance(incident_id, bool) else None
-
-
-def create_incident(module, client, host_id, body, result):
-    """AddIncident, then UpdateIncident with KLINCDT_IS_HANDLED false, as the vendor's sample does."""
-    try:
-        incident_id = client.add_incident(host_id, serialize_body(body), module.params["severity"])
-    except KscError:
-        raise
-    except ApiError as exc:
-        if exc.status is None or 200 <= exc.status < 300 or (exc.status >= 500 and exc.status != 503):
-            # The server (behind a gateway, or before the connection failed) may have created it: look for it
-            # instead of sending AddIncident again. A PxgError or a 503 says it was not created.
-            incident_id = None if module.params["force"] else created_incident(client, host_id, body)
-            if incident_id is None:
-                module.fail_json(msg="%s. The incident may have been created: run the task again, it finds a pending "
-                                 "incident instead of creating a second one" % exc, api_error=exc.to_dict(), **result)
-            module.warn("Creating the incident failed (%s), but KSC shows pending incident %s with this response on "
-                        "the host: the request reached KSC, so it was not sent again." % (exc, incident_id))
-        else:
-            raise
-    try:
-        client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False, "KLHST_WKS_HOSTNAME": host_id})
-    except ApiError as exc:
-        result["incident_id"] = incident_id
-        module.fail_json(msg="Incident %d was created but marking it not handled failed: %s" % (incident_id, exc),
-                         api_error=exc.to_dict(), **result)
-    return incident_id
 
 
 if __name__ == "__main__":

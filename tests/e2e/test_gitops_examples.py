@@ -16,6 +16,7 @@ __metaclass__ = type
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 
 import yaml
 
@@ -67,13 +68,17 @@ def test_gitlab_pipeline_reports_drift_then_applies(ansible_env, kata_env, centr
     validate = bash("\n".join(pipeline["validate"]["script"][1:]), env, str(work))  # [0] is yamllint
     assert validate.returncode == 0, validate.stdout + validate.stderr
 
+    assert pipeline["drift"]["artifacts"]["reports"]["junit"] == "report/prevention-junit.xml"
     drift = bash("\n".join(pipeline["drift"]["script"]), env, str(work))
     assert drift.returncode == 3, drift.stdout + drift.stderr
     assert central_node.writes() == [], "the drift report must not write"
-    report = (work / "drift.md").read_text()
-    assert "%s: would add [%s, %s], would remove []" % (central_node.sensors[0]["host"], MD5, SHA256) in report
-    assert "would remove [%s]" % ("0" * 32) in report
-    assert "+md5 %s" % MD5 in report and "-md5 %s" % ("0" * 32) in report
+    report = (work / "report" / "prevention-summary.md").read_text()
+    first, second = central_node.sensors[0]["host"], central_node.sensors[1]["host"]
+    assert "| `%s` | drift | `%s`<br>`%s` |  | 0 |" % (first, MD5, SHA256) in report
+    assert "| `%s` | drift |  | `%s` | 0 |" % (second, "0" * 32) in report
+    junit = ElementTree.parse(str(work / "report" / "prevention-junit.xml")).getroot()
+    assert sorted(case.get("name") for case in junit.iter("testcase")) == sorted([first, second])
+    assert [failure.get("type") for failure in junit.iter("failure")] == ["drift", "drift"]
 
     apply = bash("\n".join(pipeline["apply"]["script"]), env, str(work))
     assert apply.returncode == 0, apply.stdout + apply.stderr
@@ -83,7 +88,11 @@ def test_gitlab_pipeline_reports_drift_then_applies(ansible_env, kata_env, centr
 
     clean = bash("\n".join(pipeline["drift"]["script"]), env, str(work))
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "in sync" in (work / "drift.md").read_text()
+    assert "2 targets: 2 in sync, 0 differ, 0 failed." in (work / "report" / "prevention-summary.md").read_text()
+
+    broken = bash("\n".join(pipeline["drift"]["script"]), dict(env, PREVENTION_LISTS=str(tmp_path / "missing.yml")),
+                  str(work))
+    assert broken.returncode not in (0, 3), "an error must fail the job, not pass as drift"
 
 
 def test_github_workflow_reports_drift_then_applies(ansible_env, kata_env, central_node, tmp_path):
@@ -105,7 +114,7 @@ def test_github_workflow_reports_drift_then_applies(ansible_env, kata_env, centr
     assert drift.returncode == 0, drift.stdout + drift.stderr
     assert "::warning::Drift found" in drift.stdout
     assert central_node.writes() == []
-    assert "would add [%s, %s]" % (MD5, SHA256) in summary.read_text()
+    assert "| `%s` | drift | `%s`<br>`%s` |" % (central_node.sensors[0]["host"], MD5, SHA256) in summary.read_text()
 
     apply = bash(apply_step["run"], env, str(workspace))
     assert apply.returncode == 0, apply.stdout + apply.stderr
@@ -114,4 +123,4 @@ def test_github_workflow_reports_drift_then_applies(ansible_env, kata_env, centr
     summary.write_text("")
     clean = bash(drift_step["run"], env, str(workspace))
     assert clean.returncode == 0 and "::warning::" not in clean.stdout, clean.stdout
-    assert "in sync" in summary.read_text()
+    assert "2 targets: 2 in sync, 0 differ, 0 failed." in summary.read_text()

@@ -16,7 +16,6 @@ import yaml
 
 MODULE = "kaspersky.edr.kata_prevention"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GITOPS_PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "prevention_gitops.yml")
 BLOCK_PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "block_hashes.yml")
 
 A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"   # the "web UI" rule
@@ -309,7 +308,7 @@ def test_invalid_input_fails_before_any_request(run_playbook, central_node):
     assert central_node.log() == []
 
 
-# ---- playbooks: block_hashes.yml (merge) and prevention_gitops.yml (exclusive) --------------------
+# ---- playbook: block_hashes.yml (merge); prevention_gitops.yml: test_prevention_gitops_playbook.py ----
 def write_lists(tmp_path, lists, name="lists.yml"):
     path = tmp_path / name
     path.write_text(yaml.safe_dump(lists, sort_keys=False))
@@ -335,109 +334,3 @@ def test_block_hashes_playbook_merges(run_playbook, central_node):
     assert central_node.get_prevention("all") == [sha(H)]
     wrong = run_playbook(BLOCK_PLAYBOOK, extra_vars={"hashes": [H]})
     assert wrong.rc != 0 and "Pass exactly one of" in wrong.stdout
-
-
-def test_gitops_check_mode_reports_drift_then_enforces_and_converges(run_playbook, central_node, tmp_path):
-    s1, s2, s3 = central_node.sensors
-    central_node.set_prevention(s2["sensorId"], [UI_RULE, md5(M)])   # the web UI rule, and one from merge mode
-    central_node.set_prevention(s3["sensorId"], [sha(H)])
-    lists = write_lists(tmp_path, {
-        "all": [{"sha256": B}],
-        s2["host"]: [M, {"sha256": C.upper()}],
-        s3["host"]: None,
-    })
-    extra = {"prevention_gitops_file": lists}
-
-    check = run_playbook(GITOPS_PLAYBOOK, extra_vars=extra, check=True, diff=True)
-    assert check.rc == 0, check
-    assert central_node.writes() == []
-    drift = debug_lines(check, "Show the drift per target")
-    assert drift == [
-        "all hosts: would add [%s], would remove []" % B,
-        "%s: would add [%s], would remove [%s]" % (s2["host"], C, A),
-        "%s: would add [], would remove [%s]" % (s3["host"], H),
-    ]
-    assert "-sha256 %s  # Blocked by hand in the web UI" % A in check.stdout
-    assert "+sha256 %s" % C in check.stdout
-
-    central_node.clear_log()
-    apply = run_playbook(GITOPS_PLAYBOOK, extra_vars=extra, diff=True)
-    assert apply.rc == 0, apply
-    assert central_node.get_prevention("all") == [sha(B)]
-    assert central_node.get_prevention(s2["sensorId"]) == [md5(M), sha(C)]
-    assert central_node.get_prevention(s3["sensorId"]) == []
-    assert central_node.get_prevention(s1["sensorId"]) == []
-    assert debug_lines(apply, "Show the drift per target")[1] == "%s: added [%s], removed [%s]" % (s2["host"], C, A)
-
-    central_node.clear_log()
-    again = run_playbook(GITOPS_PLAYBOOK, extra_vars=extra)
-    assert again.rc == 0, again
-    assert central_node.writes() == []
-    assert all(line.endswith(": in sync") for line in debug_lines(again, "Show the drift per target"))
-    assert "changed=0" in again.stdout
-    # Converged cost: one GET sensors, then per host one GET for the pruning pass and one for
-    # enforcement, plus the all-hosts list twice.
-    assert sorted(entry[0] for entry in calls(central_node)).count("GET sensors") == 1
-    assert len(calls(central_node)) == 1 + 2 * 2 + 2
-
-
-def test_gitops_moves_a_hash_between_a_host_and_all_hosts(run_playbook, central_node, tmp_path):
-    s1, s2, dummy = central_node.sensors
-    central_node.set_prevention(s1["sensorId"], [sha(H)])
-    central_node.set_prevention("all", [sha(B)])
-    # H goes from WS-001 to all hosts; B goes from all hosts to WS-002.
-    lists = write_lists(tmp_path, {"all": [H], s1["host"]: [], s2["host"]: [B]})
-    extra = {"prevention_gitops_file": lists}
-    check = run_playbook(GITOPS_PLAYBOOK, extra_vars=extra, check=True)
-    assert check.rc == 0, check
-    assert central_node.writes() == []
-    apply = run_playbook(GITOPS_PLAYBOOK, extra_vars=extra)
-    assert apply.rc == 0, apply
-    assert central_node.get_prevention("all") == [sha(H)]
-    assert central_node.get_prevention(s1["sensorId"]) == []
-    assert central_node.get_prevention(s2["sensorId"]) == [sha(B)]
-
-
-def test_gitops_refuses_a_file_with_a_hash_on_both_sides(run_playbook, central_node, tmp_path):
-    host = central_node.sensors[0]["host"]
-    lists = write_lists(tmp_path, {"all": [{"md5": M.upper()}], host: [M]})
-    run = run_playbook(GITOPS_PLAYBOOK, extra_vars={"prevention_gitops_file": lists})
-    assert run.rc != 0
-    assert "also listed under `all`" in run.stdout and M in run.stdout
-    assert central_node.log() == []
-
-
-def test_gitops_refuses_an_unknown_host_before_any_write(run_playbook, central_node, tmp_path):
-    lists = write_lists(tmp_path, {"all": [H], "WS-404.corp.example": [M]})
-    run = run_playbook(GITOPS_PLAYBOOK, extra_vars={"prevention_gitops_file": lists})
-    assert run.rc != 0
-    assert "WS-404.corp.example: no Endpoint Agent host has this host name or sensor ID" in run.stdout
-    assert central_node.writes() == []
-
-
-def test_gitops_expands_inventory_groups_and_sensor_ids(run_playbook, central_node, tmp_path):
-    s1, s2, s3 = central_node.sensors
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text("[finance]\n%s\n%s\n" % (s1["host"], s2["host"]))
-    central_node.set_prevention(s2["sensorId"], [UI_RULE])
-    lists = write_lists(tmp_path, {"finance": [M], s2["host"]: [C], s3["sensorId"].lower(): [B]})
-    run = run_playbook(GITOPS_PLAYBOOK, extra_vars={"prevention_gitops_file": lists}, args=("-i", str(inventory)))
-    assert run.rc == 0, run
-    assert central_node.get_prevention(s1["sensorId"]) == [md5(M)]
-    assert central_node.get_prevention(s2["sensorId"]) == [md5(M), sha(C)]
-    assert central_node.get_prevention(s3["sensorId"]) == [sha(B)]
-    assert central_node.get_prevention("all") == []   # `all` is not in the file: not managed
-
-
-def test_gitops_shipped_example_runs(run_playbook, central_node):
-    central_node.set_prevention(central_node.sensors[1]["sensorId"], [UI_RULE])
-    check = run_playbook(GITOPS_PLAYBOOK, check=True, diff=True)
-    assert check.rc == 0, check
-    assert central_node.writes() == []
-    apply = run_playbook(GITOPS_PLAYBOOK)
-    assert apply.rc == 0, apply
-    with open(os.path.join(REPO_ROOT, "playbooks", "files", "prevention_lists.yml")) as handle:
-        example = yaml.safe_load(handle)
-    assert [value for obj in central_node.get_prevention("all") for value in obj["file"].values()] == [
-        entry["sha256"] if isinstance(entry, dict) else entry for entry in example["all"]]
-    assert A not in str(central_node.get_prevention(central_node.sensors[1]["sensorId"]))

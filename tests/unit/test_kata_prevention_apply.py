@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write verification: a concurrent writer's overwrite is detected and merged again, or reported."""
+"""Applying a prevention plan to one target through the target runner.
+
+Write verification: a concurrent writer's overwrite is detected and merged again, or reported.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,13 +16,19 @@ import pytest
 
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention as kp
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_fleet import TargetFailed
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_apply import MAX_REMERGES, PreventionRun
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import MAX_REMERGES, PreventionResource
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import (
+    Target,
+    TargetFailed,
+    apply_target,
+    finish_target,
+)
 
 A = "a" * 64
 B = "b" * 64
 C = "c" * 64
 D = "d" * 64
+TARGET = Target("s-1", "WS-001", "s-1")
 UI_RULE = {"file": {"sha256": A, "name": "from the web UI"}}
 
 
@@ -59,9 +68,9 @@ class RacingClient:
         self._after_write()
 
 
-def run(client, hashes, **options):
+def run(client, hashes, check_mode=False, **options):
     options.setdefault("conflict_check", "skip")
-    return PreventionRun(client, kp.normalize_hashes(hashes), **options).apply("s-1", "WS-001")
+    return apply_target(PreventionResource(client, kp.normalize_hashes(hashes), **options), TARGET, check_mode)
 
 
 def test_verified_write_costs_one_read_back():
@@ -121,9 +130,9 @@ def test_check_mode_never_writes_or_reads_back():
 
 def test_the_all_hosts_list_is_read_once_for_many_targets():
     client = RacingClient([])
-    prevention = PreventionRun(client, kp.normalize_hashes([C]), conflict_check="fail", check_mode=True)
+    prevention = PreventionResource(client, kp.normalize_hashes([C]), conflict_check="fail")
     for sensor_id in ("s-1", "s-2", "s-3"):
-        prevention.apply(sensor_id, sensor_id)
+        apply_target(prevention, Target(sensor_id, sensor_id, sensor_id), True)
     assert client.calls == ["GET s-1", "GET all", "GET s-2", "GET s-3"]
 
 
@@ -131,16 +140,16 @@ def test_the_read_back_waits_as_long_as_the_read_to_write_gap():
     ticks = iter([10.0, 10.4])  # read started, write about to start: a 0.4 s gap
     slept = []
     client = RacingClient([UI_RULE])
-    PreventionRun(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
-                  clock=lambda: next(ticks)).apply("s-1", "WS-001")
+    apply_target(PreventionResource(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
+                                    clock=lambda: next(ticks)), TARGET, False)
     assert slept == [pytest.approx(0.6)]
 
 
 def test_the_settle_time_is_capped():
     ticks = iter([0.0, 600.0])
     slept = []
-    PreventionRun(RacingClient([]), kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
-                  clock=lambda: next(ticks)).apply("s-1", "WS-001")
+    apply_target(PreventionResource(RacingClient([]), kp.normalize_hashes([C]), conflict_check="skip",
+                                    sleep=slept.append, clock=lambda: next(ticks)), TARGET, False)
     assert slept == [5.0]
 
 
@@ -189,11 +198,11 @@ def test_fleet_mode_defers_the_read_back_and_waits_only_what_is_left():
     ticks = iter([0.0, 0.4, 0.5, 1.0])  # read, write, written; finish() comes 0.5 s after the write
     slept = []
     client = RacingClient([UI_RULE], interloper=lambda objects: [UI_RULE, sha(D)])
-    prevention = PreventionRun(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
-                               clock=lambda: next(ticks, 9.0))
-    result = prevention.apply("s-1", "WS-001", defer_verify=True)
+    prevention = PreventionResource(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
+                                    clock=lambda: next(ticks, 9.0))
+    result = apply_target(prevention, TARGET, False, defer_finish=True)
     assert client.calls == ["GET s-1", "POST s-1"] and "_pending" in result
-    prevention.finish("s-1", result)
+    finish_target(prevention, TARGET, result)
     assert "_pending" not in result and result["verified"] is True and result["remerged"] == 1
     assert client.objects == [UI_RULE, sha(D), sha(C)]
     assert slept[0] == pytest.approx(0.1)  # settle 0.6 s, of which 0.5 s already passed

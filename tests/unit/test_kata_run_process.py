@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""kata_run_process: reading task views of unknown shape, comparing, creating, waiting (stubbed client)."""
+"""kata_run_process: reading task views of unknown shape, comparing, creating, waiting (stubbed client).
+
+The helpers and TaskResource live in module_utils/kata_tasks.py; the resource runs through
+target_runner.run_single as the module runs it.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,12 +17,15 @@ import uuid
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_tasks as kt
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import resolver
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 from ansible_collections.kaspersky.edr.plugins.modules import kata_run_process as mod
 
 TASK_ID = "3f2a5c1e-8d4b-4e6f-9a7b-0c1d2e3f4a5b"
 SENSOR = "e6aa2842-0000-0000-0000-000000000001"
-WANTED = mod.build_settings("cmd.exe", "/c whoami", "C:\\Temp", True)
+WANTED = kt.build_settings("cmd.exe", "/c whoami", "C:\\Temp", True)
 
 
 class Failed(Exception):
@@ -102,12 +109,12 @@ def view(settings=None, state="completed", sensor=SENSOR, wrap=None, key="task")
     ("", None),
 ])
 def test_normalize_task_id(value, expected):
-    assert mod.normalize_task_id(value) == expected
+    assert kt.normalize_task_id(value) == expected
 
 
 def test_build_settings_is_the_documented_body():
-    assert mod.build_settings("a.exe") == {"schedule": {"startNow": True}, "execCommand": "a.exe"}
-    assert mod.build_settings("a.exe", "", None, False) == {"schedule": {"startNow": False}, "execCommand": "a.exe"}
+    assert kt.build_settings("a.exe") == {"schedule": {"startNow": True}, "execCommand": "a.exe"}
+    assert kt.build_settings("a.exe", "", None, False) == {"schedule": {"startNow": False}, "execCommand": "a.exe"}
     assert WANTED == {"schedule": {"startNow": True}, "execCommand": "cmd.exe", "cmdLineParameters": "/c whoami",
                       "workingDirectory": "C:\\Temp"}
 
@@ -121,16 +128,16 @@ def test_build_settings_is_the_documented_body():
     view(dict(WANTED, schedule={"startNow": "true"}, extraField=1)),
 ])
 def test_same_settings_in_every_shape(answer):
-    assert mod.compare_settings(answer, WANTED, SENSOR) == ([], [])
+    assert kt.compare_settings(answer, WANTED, SENSOR) == ([], [])
 
 
 def test_differences_name_the_options():
-    existing = view(mod.build_settings("cmd.exe", "/c ipconfig", None, False), sensor=SENSOR.upper())
-    differences, unknown = mod.compare_settings(existing, WANTED, SENSOR)
+    existing = view(kt.build_settings("cmd.exe", "/c ipconfig", None, False), sensor=SENSOR.upper())
+    differences, unknown = kt.compare_settings(existing, WANTED, SENSOR)
     assert unknown == []
     assert [d[0] for d in differences] == ["arguments", "working_directory", "start_now"]
     assert differences[0] == ("arguments", "/c ipconfig", "/c whoami")
-    message = mod.describe_differences(TASK_ID, differences)
+    message = kt.describe_differences(TASK_ID, differences)
     assert TASK_ID in message and "cannot be edited" in message
     for option in ("arguments", "working_directory", "start_now"):
         assert option in message
@@ -138,21 +145,21 @@ def test_differences_name_the_options():
 
 def test_other_sensor_is_a_difference_but_case_is_not():
     existing = view(WANTED, sensor="E6AA2842-0000-0000-0000-000000000009")
-    assert mod.compare_settings(existing, WANTED, SENSOR)[0] == [
+    assert kt.compare_settings(existing, WANTED, SENSOR)[0] == [
         ("sensor", "E6AA2842-0000-0000-0000-000000000009", SENSOR)]
-    assert mod.compare_settings(view(WANTED, sensor=SENSOR.upper()), WANTED, SENSOR)[0] == []
+    assert kt.compare_settings(view(WANTED, sensor=SENSOR.upper()), WANTED, SENSOR)[0] == []
     # no sensor in the answer: nothing to compare
-    assert mod.compare_settings(view(WANTED, sensor=None), WANTED, SENSOR)[0] == []
+    assert kt.compare_settings(view(WANTED, sensor=None), WANTED, SENSOR)[0] == []
 
 
 def test_missing_optional_fields_equal_empty_ones():
-    wanted = mod.build_settings("cmd.exe")
+    wanted = kt.build_settings("cmd.exe")
     existing = view({"execCommand": "cmd.exe", "cmdLineParameters": None, "workingDirectory": ""})
-    assert mod.compare_settings(existing, wanted) == ([], [])
+    assert kt.compare_settings(existing, wanted) == ([], [])
 
 
 def test_a_view_without_settings_cannot_be_compared():
-    differences, unknown = mod.compare_settings(view(None), WANTED, SENSOR)
+    differences, unknown = kt.compare_settings(view(None), WANTED, SENSOR)
     assert differences == []
     assert unknown == ["executable", "arguments", "working_directory", "start_now"]
 
@@ -167,7 +174,7 @@ def test_a_view_without_settings_cannot_be_compared():
     ([], "unknown"),
 ])
 def test_task_state(answer, state):
-    assert mod.task_state(answer) == state
+    assert kt.task_state(answer) == state
 
 
 @pytest.mark.parametrize("state, pending", [
@@ -175,13 +182,24 @@ def test_task_state(answer, state):
     ("unknown", True), ("completed", False), ("finished", False), ("failed", False), ("error", False),
 ])
 def test_is_pending(state, pending):
-    assert mod.is_pending(state) is pending
+    assert kt.is_pending(state) is pending
 
 
-# ---- Runner with a stubbed client -------------------------------------------------------
+# ---- TaskResource with a stubbed client ---------------------------------------------------
+def present(module, client):
+    resource = kt.TaskResource(client, module.params, generated_task_id=None)
+    return run_single(module, resource, resolver(client, "sensor_id", module.params["sensor_id"]),
+                      dict(task_id=resource.task_id))
+
+
+def absent(module, client):
+    resource = kt.TaskResource(client, module.params)
+    return run_single(module, resource, resource.task_target, dict(task_id=resource.task_id))
+
+
 def test_create_when_missing():
     client = FakeClient(views=[None, view(WANTED)])
-    result = mod.Runner(FakeModule(), client).present()
+    result = present(FakeModule(), client)
     assert result["changed"] is True and result["task_id"] == TASK_ID and result["state"] == "completed"
     assert client.writes() == [("create", TASK_ID, SENSOR, WANTED)]
     assert result["diff"] == {"before": {}, "after": {"task_id": TASK_ID, "sensor_id": SENSOR, "task": WANTED}}
@@ -189,27 +207,27 @@ def test_create_when_missing():
 
 def test_random_id_when_omitted_and_no_lookup():
     client = FakeClient(views=[view(WANTED)])
-    result = mod.Runner(FakeModule(task_id=None), client).present()
+    result = present(FakeModule(task_id=None), client)
     assert uuid.UUID(result["task_id"]).version == 4
     assert [call[0] for call in client.calls] == ["resolve", "create", "get"]
 
 
 def test_check_mode_never_writes():
     client = FakeClient(views=[None])
-    result = mod.Runner(FakeModule(check_mode=True, wait=True), client).present()
+    result = present(FakeModule(check_mode=True, wait=True), client)
     assert result["changed"] is True and result["state"] == "absent" and result["task"] == {}
     assert client.writes() == []
     client = FakeClient(views=[view(WANTED)])
-    assert mod.Runner(FakeModule(check_mode=True, state="absent"), client).absent()["changed"] is True
+    assert absent(FakeModule(check_mode=True, state="absent"), client)["changed"] is True
     assert client.writes() == []
 
 
 def test_existing_same_is_no_change_and_different_fails_without_writing():
     client = FakeClient(views=[view(WANTED)])
-    assert mod.Runner(FakeModule(), client).present()["changed"] is False
+    assert present(FakeModule(), client)["changed"] is False
     client = FakeClient(views=[view(WANTED)])
     with pytest.raises(Failed) as failed:
-        mod.Runner(FakeModule(arguments="/c ipconfig"), client).present()
+        present(FakeModule(arguments="/c ipconfig"), client)
     assert "arguments" in failed.value.args[0]["msg"]
     assert failed.value.args[0]["changed"] is False
     assert client.writes() == []
@@ -218,7 +236,7 @@ def test_existing_same_is_no_change_and_different_fails_without_writing():
 def test_unknown_settings_warn_and_keep_the_task():
     client = FakeClient(views=[view(None)])
     module = FakeModule()
-    result = mod.Runner(module, client).present()
+    result = present(module, client)
     assert result["changed"] is False
     assert "could not be compared" in module.warnings[0]
 
@@ -227,7 +245,7 @@ def test_dropped_create_is_read_back_not_resent():
     lost = ApiError("connection reset", status=None, method="POST", path="tasks/x")
     client = FakeClient(views=[None, view(WANTED), view(WANTED)], create_error=lost)
     module = FakeModule()
-    result = mod.Runner(module, client).present()
+    result = present(module, client)
     assert result["changed"] is True
     assert len(client.writes()) == 1
     assert "was not sent again" in module.warnings[0]
@@ -239,22 +257,23 @@ def test_dropped_create_is_read_back_not_resent():
 ])
 def test_failed_create_is_reported(error, views):
     client = FakeClient(views=views, create_error=error)
-    with pytest.raises(ApiError):
-        mod.Runner(FakeModule(), client).present()
+    with pytest.raises(Failed) as failed:
+        present(FakeModule(), client)
+    assert str(error) in failed.value.args[0]["msg"] and failed.value.args[0]["changed"] is False
     assert len(client.writes()) == 1
 
 
 def test_absent():
     client = FakeClient(views=[view(WANTED)])
-    result = mod.Runner(FakeModule(state="absent"), client).absent()
+    result = absent(FakeModule(state="absent"), client)
     assert result["changed"] is True and client.writes() == [("delete", TASK_ID)]
     assert result["diff"]["before"]["task"] == WANTED and result["diff"]["after"] == {}
     client = FakeClient(views=[None])
-    assert mod.Runner(FakeModule(state="absent"), client).absent()["changed"] is False
+    assert absent(FakeModule(state="absent"), client)["changed"] is False
     assert client.writes() == []
     gone = ApiError("not found", status=404)
     client = FakeClient(views=[view(WANTED)], delete_error=gone)
-    assert mod.Runner(FakeModule(state="absent"), client).absent()["changed"] is False
+    assert absent(FakeModule(state="absent"), client)["changed"] is False
 
 
 class Clock:
@@ -270,21 +289,21 @@ class Clock:
 
 def test_wait_polls_until_finished(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(mod.time, "time", clock.time)
-    monkeypatch.setattr(mod.time, "sleep", clock.sleep)
+    monkeypatch.setattr(kt.time, "time", clock.time)
+    monkeypatch.setattr(kt.time, "sleep", clock.sleep)
     client = FakeClient(views=[None, view(WANTED, "pending"), view(WANTED, "In progress"), view(WANTED, "completed")])
-    result = mod.Runner(FakeModule(wait=True, wait_interval=2.0), client).present()
+    result = present(FakeModule(wait=True, wait_interval=2.0), client)
     assert result["state"] == "completed" and result["waited"] == 4.0
     assert [call[0] for call in client.calls] == ["resolve", "get", "create", "get", "get", "get"]
 
 
 def test_wait_timeout_fails_clearly(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(mod.time, "time", clock.time)
-    monkeypatch.setattr(mod.time, "sleep", clock.sleep)
+    monkeypatch.setattr(kt.time, "time", clock.time)
+    monkeypatch.setattr(kt.time, "sleep", clock.sleep)
     client = FakeClient(views=[None, view(WANTED, "pending")])
     with pytest.raises(Failed) as failed:
-        mod.Runner(FakeModule(wait=True, wait_timeout=10, wait_interval=3.0), client).present()
+        present(FakeModule(wait=True, wait_timeout=10, wait_interval=3.0), client)
     info = failed.value.args[0]
     assert "still pending after wait_timeout=10 seconds" in info["msg"]
     assert info["changed"] is True and info["task_id"] == TASK_ID and info["waited"] == 10.0
@@ -293,11 +312,11 @@ def test_wait_timeout_fails_clearly(monkeypatch):
 
 def test_wait_on_a_task_that_disappears(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(mod.time, "time", clock.time)
-    monkeypatch.setattr(mod.time, "sleep", clock.sleep)
+    monkeypatch.setattr(kt.time, "time", clock.time)
+    monkeypatch.setattr(kt.time, "sleep", clock.sleep)
     client = FakeClient(views=[view(WANTED, "pending"), None])
     with pytest.raises(Failed) as failed:
-        mod.Runner(FakeModule(wait=True), client).present()
+        present(FakeModule(wait=True), client)
     assert "disappeared" in failed.value.args[0]["msg"]
     assert failed.value.args[0]["changed"] is False
 

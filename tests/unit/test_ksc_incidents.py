@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Per-task params validation of ksc_edr_response (module_utils/ksc_tasks.py)."""
+"""Per-task params validation of ksc_edr_response (module_utils/ksc_incidents.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_tasks import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (
     TASKS,
     ParamsError,
     build_body,

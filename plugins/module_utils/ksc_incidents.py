@@ -1,12 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The KES EDR response task types and their parameters, as the KSC EDR documentation lists them.
+"""KSC incidents that queue a KES EDR response: options -> body, KSC incidents <-> body, plan, apply.
 
+The response task types and their parameters are the ones the KSC EDR documentation lists.
 Validation happens here, before any request: required keys, no unknown keys, MD5 (32 hex
 digits) and SHA256 (64 hex digits) hashes, ``action`` 0/1, boolean flags, scan areas with a
 ``type`` from the documented ScanObjectType list. The result is the normalized ``params``
-that goes into the incident body, keys in the documented order.
+that goes into the incident body (``KLINCDT_BODY``), keys in the documented order.
+
+:class:`IncidentResource` applies one response to one host in ``target_runner``: a pending
+incident with the same response on the host means nothing to do (unless ``force``); otherwise
+``HostGroup.AddIncident`` and then ``UpdateIncident(KLINCDT_IS_HANDLED=false)``, as the vendor's
+sample does.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +27,10 @@ import re
 import zipfile
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import KscError
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import BaseResource, Target, TargetFailed
 
 TASKS = ("getFile", "deleteFile", "quarantineFile", "iocScan", "startProcess", "terminateProcess",
          "isolateHost", "preventExecution", "onDemandScan")
@@ -306,3 +316,117 @@ def _type_name(value):
     if isinstance(value, str):
         return "a string (%r)" % value
     return type(value).__name__
+
+
+# ---- plan and apply to one host ------------------------------------------------------------
+def find_pending(client, host_id, task, task_params):
+    """The newest pending incident on the host that queues the same response, as ``(incident, body)``, or None."""
+    best = None
+    for incident in client.pending_incidents(host_id):
+        if incident.get("KLINCDT_IS_HANDLED") is True:
+            continue
+        body = parse_body(incident.get("KLINCDT_BODY"))
+        if not same_response(body, host_id, task, task_params):
+            continue
+        if best is None or (incident.get("KLINCDT_ID") or 0) > (best[0].get("KLINCDT_ID") or 0):
+            best = (incident, body)
+    return best
+
+
+class IncidentPlan:
+    def __init__(self, changed, body, pending=None):
+        self.changed = changed
+        self.body = body
+        self.pending = pending
+
+
+class IncidentResource(BaseResource):
+    """One EDR response for one host (``target_runner`` protocol)."""
+
+    def __init__(self, client, task, task_params, area, severity, force=False, diff=False):
+        self.client = client
+        self.task = task
+        self.task_params = task_params
+        self.area = area
+        self.severity = severity
+        self.force = force
+        self.diff = diff
+
+    def base_result(self):
+        return dict(changed=False, incident_id=None, body=None, pending=False,
+                    task_name_hint=task_name_hint(self.area, self.task))
+
+    def resolver(self, host_id=None, hostname=None):
+        """Log in and find the host: a function returning its :class:`Target` (for ``run_single``)."""
+        def resolve():
+            self.client.login()
+            host = self.client.resolve_host(host_id=host_id, hostname=hostname)
+            return Target(host["KLHST_WKS_HOSTNAME"], host["KLHST_WKS_HOSTNAME"], host_id or hostname, record=host)
+        return resolve
+
+    def new_result(self, target):
+        return dict(self.base_result(), host=target.record, target_host=target.sensor_id, warnings=[])
+
+    def read(self, target, result):
+        return None if self.force else find_pending(self.client, target.sensor_id, self.task, self.task_params)
+
+    def plan(self, target, found, result):
+        if found is not None:
+            return IncidentPlan(False, found[1], pending=found[0])
+        return IncidentPlan(True, build_body(target.sensor_id, self.task, self.task_params, self.area))
+
+    def record(self, result, plan, final):
+        if plan.pending is not None:
+            result.update(incident_id=plan.pending.get("KLINCDT_ID"), body=plan.body, pending=True,
+                          task_name_hint=task_name_hint(plan.body.get("responseEventIncidentArea") or self.area,
+                                                        self.task))
+            return
+        result.update(changed=True, body=plan.body)
+        if self.diff:
+            host_id = result["target_host"]
+            result["diff"] = {"before": "", "after": json.dumps(plan.body, indent=2, sort_keys=False) + "\n",
+                              "before_header": "pending responses on %s" % host_id,
+                              "after_header": "new incident on %s" % host_id}
+
+    def write(self, target, plan, result):
+        result["incident_id"] = self.create(target.sensor_id, plan.body, result)
+        return False
+
+    # ---- steps -------------------------------------------------------------------------------
+    def created_incident(self, host_id, body):
+        """The ID of the pending incident an AddIncident with an unclear outcome created, or None.
+
+        Only used without ``force``: the host had no such pending incident just before, so one now is ours.
+        """
+        try:
+            found = find_pending(self.client, host_id, body["task"], body["params"])
+        except ApiError:
+            return None
+        incident_id = found[0].get("KLINCDT_ID") if found else None
+        return incident_id if isinstance(incident_id, int) and not isinstance(incident_id, bool) else None
+
+    def create(self, host_id, body, result):
+        """AddIncident, then UpdateIncident with KLINCDT_IS_HANDLED false, as the vendor's sample does."""
+        try:
+            incident_id = self.client.add_incident(host_id, serialize_body(body), self.severity)
+        except KscError:
+            raise
+        except ApiError as exc:
+            if not (exc.status is None or 200 <= exc.status < 300 or (exc.status >= 500 and exc.status != 503)):
+                raise
+            # The server (behind a gateway, or before the connection failed) may have created it: look for it
+            # instead of sending AddIncident again. A PxgError or a 503 says it was not created.
+            incident_id = None if self.force else self.created_incident(host_id, body)
+            if incident_id is None:
+                raise TargetFailed("%s. The incident may have been created: run the task again, it finds a pending "
+                                   "incident instead of creating a second one" % exc, result, exc)
+            result["warnings"].append("Creating the incident failed (%s), but KSC shows pending incident %s with this "
+                                      "response on the host: the request reached KSC, so it was not sent again."
+                                      % (exc, incident_id))
+        try:
+            self.client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False, "KLHST_WKS_HOSTNAME": host_id})
+        except ApiError as exc:
+            result["incident_id"] = incident_id
+            raise TargetFailed("Incident %d was created but marking it not handled failed: %s" % (incident_id, exc),
+                               result, exc)
+        return incident_id

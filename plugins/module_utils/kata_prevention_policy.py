@@ -1,0 +1,384 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kaspersky.edr contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A whole prevention policy (GitOps) in one run: policy -> targets -> plans -> ordered writes.
+
+The policy maps targets to hash lists: ``all`` (the all-hosts list), host names as the Central
+Node lists them, sensor IDs, or inventory group names (expanded with ``groups``). Every listed
+target ends with exactly its hashes; targets not listed are never written.
+
+The run, with the request costs:
+
+1. :func:`parse_policy` checks the input (no request): keys, hashes, no hash both under ``all``
+   and for a host.
+2. :func:`resolve_policy`: one ``GET sensors`` when any key or group member is a host name (none
+   when every key is ``all`` or a sensor ID); an unknown or ambiguous host fails the run here.
+3. First pass: one ``GET settings`` per target, in parallel, planned by
+   ``PreventionResource`` (exclusive). A converged run ends here.
+4. :func:`order_writes`: a hash moving between ``all`` and a host must never be on both sides,
+   so hosts that give a hash up to ``all`` are written before ``all``, and hosts that take a
+   hash from ``all`` after it. A host that does both in one run (a swap) first has the leaving
+   hashes removed, then gets its final list after ``all``.
+5. The writes, wave by wave, each verified by a read-back when ``verify_write`` is on. The
+   lists read in step 3 are reused: a changing target costs one ``GET`` and one write.
+
+When ``all`` adds hashes, the hosts not in the policy are read once (``GET settings`` each) to
+check that none of them blocks such a hash, which the Central Node would refuse; when hosts add
+hashes and ``all`` is not in the policy, the all-hosts list is read once for the same reason.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import threading
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, same_sensor_id
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
+    HashError,
+    PreventionResource,
+    conflict_message,
+    find_conflicts,
+    normalize_hashes,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import ALL_HOSTS_LABEL, label_of
+from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import (
+    Target,
+    apply_all,
+    fail_fleet,
+    summarize,
+    target_outcome,
+)
+
+ALL_KEY = "all"
+# Sensor IDs are UUIDs; keys of this shape need no GET sensors to be resolved.
+SENSOR_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Keys Ansible's ``groups`` always has that are not groups a policy means.
+IMPLICIT_GROUPS = ("all",)
+
+
+class PolicyError(ValueError):
+    """Invalid policy input or a target that does not resolve; the message names the key."""
+
+
+# ---- 1. input -> desired lists ---------------------------------------------------------------
+def parse_policy(policy, groups=None):
+    """``[(key, hashes)]`` in input order, each list normalized; PolicyError naming the key."""
+    if not isinstance(policy, dict):
+        raise PolicyError("policy must be a mapping of targets (all, host names, sensor IDs or groups) to lists "
+                          "of hashes, got %s" % type(policy).__name__)
+    groups = groups or {}
+    if not isinstance(groups, dict):
+        raise PolicyError("groups must be a mapping of group names to lists of host names, got %s"
+                          % type(groups).__name__)
+    parsed = []
+    for key, entries in policy.items():
+        name = str(key).strip()
+        if not name:
+            raise PolicyError("policy has an empty key; keys are all, host names, sensor IDs or group names")
+        where = "policy[%s]" % name
+        if entries is not None and not isinstance(entries, (list, tuple)):
+            raise PolicyError("%s must be a list of hashes (an empty list or null clears that target), got %r"
+                              % (where, entries))
+        try:
+            parsed.append((name, normalize_hashes(entries, option=where)))
+        except HashError as exc:
+            raise PolicyError(str(exc))
+    everywhere = dict((item["value"], item) for key, hashes in parsed if key == ALL_KEY for item in hashes)
+    for key, hashes in parsed:
+        both = [item["value"] for item in hashes if key != ALL_KEY and item["value"] in everywhere]
+        if both:
+            raise PolicyError("policy[%s] lists %s, which policy[all] lists too: the Central Node refuses a file "
+                              "blocked both for all hosts and for a single host; keep it in one place"
+                              % (key, ", ".join(both)))
+    for group, members in groups.items():
+        if group not in IMPLICIT_GROUPS and not isinstance(members, (list, tuple)):
+            raise PolicyError("groups[%s] must be a list of host names, got %r" % (group, members))
+    return parsed
+
+
+# ---- 2. keys -> targets ----------------------------------------------------------------------
+class PolicyTarget(Target):
+    """A target with the policy keys that named it and the union of their hashes."""
+
+    def __init__(self, sensor_id, label, given, record=None):
+        super(PolicyTarget, self).__init__(sensor_id, label, given, record)
+        self.keys = []
+        self.hashes = []
+
+    def add(self, key, hashes):
+        if key not in self.keys:
+            self.keys.append(key)
+        have = set(item["value"] for item in self.hashes)
+        self.hashes.extend(item for item in hashes if item["value"] not in have)
+
+
+def _hosts_of(key, groups):
+    """``[(name, via)]``: the host names a key stands for (the key itself unless it is a group)."""
+    if key in groups and key not in IMPLICIT_GROUPS:
+        return [(str(member).strip(), "group %s" % key) for member in groups[key] or []]
+    return [(key, None)]
+
+
+def needs_listing(parsed, groups):
+    return any(not SENSOR_ID_RE.match(name) for key, _hashes in parsed if key != ALL_KEY
+               for name, _via in _hosts_of(key, groups or {}))
+
+
+def _find(sensors, name):
+    """The sensors a name means: the host name exactly (case-sensitive), else the sensor ID."""
+    found = [sensor for sensor in sensors if sensor.get("hostname") == name]
+    return found or [sensor for sensor in sensors if sensor.get("sensor_id") and same_sensor_id(sensor["sensor_id"], name)]
+
+
+def resolve_policy(parsed, groups, sensors):
+    """The targets, ``all`` first then hosts in key order, de-duplicated by sensor ID.
+
+    ``sensors`` is the one ``GET sensors`` listing, or None when every host key is a sensor ID.
+    PolicyError naming the key for an unknown or ambiguous host.
+    """
+    groups = groups or {}
+    targets, by_id = [], {}
+    for key, hashes in parsed:
+        if key == ALL_KEY:
+            target = PolicyTarget(ALL_SENSORS, ALL_HOSTS_LABEL, ALL_KEY)
+            target.add(key, hashes)
+            targets.insert(0, target)
+            continue
+        for name, via in _hosts_of(key, groups):
+            where = "policy[%s]%s" % (key, " (%s, host %s)" % (via, name) if via else "")
+            if not name:
+                raise PolicyError("%s: a group member has an empty host name" % where)
+            if sensors is None:
+                sensor = {"sensor_id": name, "hostname": None}
+            else:
+                found = _find(sensors, name)
+                if not found:
+                    raise PolicyError("%s: no Endpoint Agent host is named %s (host names are case-sensitive) "
+                                      "and no sensor has that ID; nothing was changed" % (where, name))
+                if len(found) > 1:
+                    raise PolicyError("%s: %d Endpoint Agent hosts are named %s (%s); name them by sensor ID "
+                                      "instead; nothing was changed" % (where, len(found), name, ", ".join(
+                                          str(sensor.get("sensor_id")) for sensor in found)))
+                sensor = found[0]
+            sensor_key = str(sensor["sensor_id"]).lower()
+            if sensor_key not in by_id:
+                by_id[sensor_key] = PolicyTarget(sensor["sensor_id"], label_of(sensor), name, record=sensor)
+                targets.append(by_id[sensor_key])
+            by_id[sensor_key].add(key, hashes)
+    return targets
+
+
+# ---- 3./5. the resource: per-target desired lists, reads reused -------------------------------
+class PolicyResource(PreventionResource):
+    """``PreventionResource`` in exclusive mode with each target's own list.
+
+    The list read in the first pass is kept and used once more by the write pass, so a changing
+    target costs one ``GET``; conflicts are checked for the whole policy by :func:`order_writes`.
+    """
+
+    def __init__(self, client, verify_write=True, diff=False, state="present", exclusive=True, desired=None):
+        super(PolicyResource, self).__init__(client, None, state=state, exclusive=exclusive, conflict_check="skip",
+                                             verify_write=verify_write, diff=diff)
+        self.desired_by_id = desired or {}
+        self._read = {}
+        self._read_lock = threading.Lock()
+
+    def desired_of(self, target):
+        found = self.desired_by_id.get(str(target.sensor_id).lower())
+        return target.hashes if found is None else found
+
+    def read(self, target, result):
+        with self._read_lock:
+            kept = self._read.pop(str(target.sensor_id).lower(), None)
+        if kept is not None:
+            return list(kept)
+        objects = self.read_list(target.sensor_id, result)
+        with self._read_lock:
+            self._read[str(target.sensor_id).lower()] = objects
+        return objects
+
+    def adopt(self, target, other):
+        """Use the list ``other`` read for ``target`` (once) instead of reading it again."""
+        with other._read_lock:
+            kept = other._read.pop(str(target.sensor_id).lower(), None)
+        if kept is not None:
+            self._read[str(target.sensor_id).lower()] = kept
+
+
+# ---- 4. conflicts and the order of the writes ------------------------------------------------
+def outside_conflicts(resource, client, targets, added, sensors):
+    """``{hash: [host, ...]}``: hashes ``all`` adds that a host outside the policy blocks (reads those hosts)."""
+    listed = set(str(target.sensor_id).lower() for target in targets)
+    if sensors is None:
+        sensors = client.list_sensors()
+    others = [(label_of(sensor), resource.read_list(sensor["sensor_id"], {})) for sensor in sensors
+              if sensor.get("sensor_id") and str(sensor["sensor_id"]).lower() not in listed]
+    return find_conflicts(added, others)
+
+
+class WriteOrder:
+    """The waves of writes: ``first`` (with ``removals`` of swapping hosts), ``all_hosts``, then ``last``."""
+
+    def __init__(self):
+        self.first = []
+        self.removals = {}
+        self.all_hosts = None
+        self.last = []
+        self.failed = {}
+
+
+def order_writes(targets, plans, all_hosts_list=None):
+    """Order the changing targets; ``plans`` maps a target to its first-pass result (added/removed/changed).
+
+    ``all_hosts_list`` is the current all-hosts list when ``all`` is not in the policy and hosts add
+    hashes: a host adding a hash that list blocks fails (``failed``), as the Central Node would refuse it.
+    """
+    order = WriteOrder()
+    all_target = next((target for target in targets if target.sensor_id == ALL_SENSORS), None)
+    all_plan = plans.get(all_target) if all_target is not None else None
+    gained = set(all_plan["added"]) if all_plan else set()
+    given_up = set(all_plan["removed"]) if all_plan else set()
+    for target in targets:
+        plan = plans.get(target)
+        if target is all_target or not plan or not plan["changed"]:
+            continue
+        if all_hosts_list is not None:
+            blocked = find_conflicts(plan["added"], [(ALL_HOSTS_LABEL, all_hosts_list)])
+            if blocked:
+                order.failed[target] = conflict_message(target.label, False, blocked)
+                continue
+        leaving = [value for value in plan["removed"] if value in gained]
+        arriving = set(plan["added"]) & given_up
+        if leaving and arriving:
+            order.removals[target] = [{"kind": "", "value": value} for value in leaving]
+            order.first.append(target)
+            order.last.append(target)
+        elif arriving:
+            order.last.append(target)
+        else:
+            order.first.append(target)
+    if all_plan and all_plan["changed"]:
+        order.all_hosts = all_target
+    return order
+
+
+def merge_removal_step(first, final):
+    """A swapping host's result: the removal step's removed hashes and ``before`` joined to the final step."""
+    final["removed"] = list(dict.fromkeys(first.get("removed", []) + final.get("removed", [])))
+    if "diff" in final and "diff" in first:
+        final["diff"]["before"] = first["diff"]["before"]
+    return final
+
+
+# ---- the run ----------------------------------------------------------------------------------
+def target_entry(target, outcome):
+    """One entry of ``targets``: the target as the policy named it, its changes and its end state."""
+    entry = dict(target=ALL_KEY if target.sensor_id == ALL_SENSORS else target.given, label=target.label,
+                 sensor_id=target.sensor_id, keys=list(target.keys), added=outcome.get("added", []),
+                 removed=outcome.get("removed", []), unchanged=len(outcome.get("unchanged", [])),
+                 hashes=outcome.get("hashes", []), changed=bool(outcome.get("changed")),
+                 failed=bool(outcome.get("failed")))
+    for key in ("msg", "api_error", "verified", "remerged"):
+        if key in outcome:
+            entry[key] = outcome[key]
+    return entry
+
+
+class PolicyRun:
+    """One run of a policy: the first pass (read and plan), the conflict checks, the ordered writes."""
+
+    def __init__(self, client, targets, sensors, parallelism, verify_write=True, diff=False):
+        self.client = client
+        self.targets = targets
+        self.sensors = sensors
+        self.parallelism = parallelism
+        self.resource = PolicyResource(client, verify_write=verify_write, diff=diff)
+        self.outcomes = {}
+
+    def _store(self, done, merge=None):
+        for target, result, error in done:
+            outcome = target_outcome(target, result, error)
+            if merge and target in merge and not outcome["failed"]:
+                outcome = merge_removal_step(merge[target], outcome)
+            self.outcomes[target] = outcome
+
+    def failed(self, target):
+        return self.outcomes[target]["failed"]
+
+    def read_and_plan(self):
+        self._store(apply_all(self.resource, self.targets, True, self.parallelism))
+
+    def check_conflicts(self):
+        """The write order; targets whose change the Central Node would refuse are failed here."""
+        planned = [target for target in self.targets if not self.failed(target)]
+        all_target = next((target for target in self.targets if target.sensor_id == ALL_SENSORS), None)
+        all_hosts_list = None
+        if all_target is None and any(self.outcomes[target].get("added") for target in planned):
+            all_hosts_list = self.resource.all_hosts_list()
+        if all_target in planned and self.outcomes[all_target].get("added"):
+            conflicts = outside_conflicts(self.resource, self.client, self.targets,
+                                          self.outcomes[all_target]["added"], self.sensors)
+            if conflicts:
+                self.outcomes[all_target].update(failed=True, changed=False,
+                                                 msg=conflict_message(ALL_HOSTS_LABEL, True, conflicts))
+        order = order_writes([target for target in planned if not self.failed(target)], self.outcomes,
+                             all_hosts_list)
+        for target, message in order.failed.items():
+            self.outcomes[target].update(failed=True, changed=False, msg=message)
+        return order
+
+    def write(self, order):
+        """Each wave is written and verified before the next: removals before the additions they allow."""
+        swaps = order.removals
+        removal_step = PolicyResource(self.client, verify_write=self.resource.verify_write, diff=self.resource.diff,
+                                      state="absent", exclusive=False, desired=dict(
+                                          (str(target.sensor_id).lower(), hashes) for target, hashes in swaps.items()))
+        for target in swaps:
+            removal_step.adopt(target, self.resource)
+        done = apply_all(lambda target: removal_step if target in swaps else self.resource, order.first, False,
+                         self.parallelism)
+        self._store((target, result, error) for target, result, error in done if target not in swaps)
+        first_steps = {}
+        for target, result, error in done:
+            if target in swaps:
+                if error is None:
+                    first_steps[target] = result
+                else:
+                    self._store([(target, result, error)])
+        if order.all_hosts is not None:
+            self._store(apply_all(self.resource, [order.all_hosts], False, 1))
+        last = [target for target in order.last if target not in swaps or target in first_steps]
+        self._store(apply_all(self.resource, last, False, self.parallelism), merge=first_steps)
+
+    def result(self, module, ignore_errors):
+        outcomes = [self.outcomes[target] for target in self.targets]
+        result, failed = summarize(module, outcomes, ignore_errors)
+        counts = result.pop("summary")
+        result.update(targets=[target_entry(target, self.outcomes[target]) for target in self.targets],
+                      summary=dict(targets=counts["total"], changed=counts["changed"], failed=counts["failed"],
+                                   in_sync=counts["unchanged"]))
+        if failed and not ignore_errors:
+            fail_fleet(module, failed, len(outcomes), "targets", result)
+        return result
+
+
+def run_policy(module, client, parsed, groups):
+    """The module result of enforcing (or, in check mode, checking) a parsed policy."""
+    params = module.params
+    try:
+        sensors = client.list_sensors() if needs_listing(parsed, groups) else None
+        targets = resolve_policy(parsed, groups, sensors)
+        run = PolicyRun(client, targets, sensors, params["parallelism"], params["verify_write"], module._diff)
+        run.read_and_plan()
+        order = run.check_conflicts()
+    except PolicyError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except ApiError as exc:
+        fail_from(module, exc, changed=False)
+    if not module.check_mode:
+        run.write(order)
+    return run.result(module, params["ignore_sensor_errors"])
