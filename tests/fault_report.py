@@ -4,8 +4,9 @@
 """pytest plugin: the fault matrix summary (fault x module -> outcome, rules lost, duplicates).
 
 ``tests/e2e/test_fault_matrix.py`` calls :func:`record` once per cell; at the end of the run
-``pytest_terminal_summary`` prints one table (nothing when no cell ran). The same table is
-copied into ``docs/security.md``. Registered from ``tests/conftest.py`` (``pytest_plugins``).
+``pytest_terminal_summary`` prints the observed table (nothing when no cell ran). The table in
+``docs/security.md`` is :func:`render_table` of the test's ``EXPECTED`` outcomes, which every cell
+asserts, and a test compares the two. Registered from ``tests/conftest.py`` (``pytest_plugins``).
 """
 
 from __future__ import absolute_import, division, print_function

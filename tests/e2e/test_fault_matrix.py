@@ -17,8 +17,11 @@ Central Node or fake KSC with one fault injected on one request:
 Every cell asserts: no traceback; success, or failure with one line that names the cause;
 the fake's state afterwards is the state before or the state before plus exactly the intended
 change (every rule kept, never a partial list, never a duplicate task or incident); and a
-second run without the fault converges to exactly the intended state. The outcome of every cell
-goes to ``tests/fault_report.py``, which prints the summary table at the end of the pytest run.
+second run without the fault converges to exactly the intended state, with no write at all when the
+first run already made the change. The outcome of every cell is read from the fake's request log (a
+retry is the faulted request sent again, identical, right after it) and must be the one ``EXPECTED``
+lists; docs/security.md shows ``EXPECTED`` (compared by a test). The observed outcomes also go to
+``tests/fault_report.py``, which prints the summary table at the end of the pytest run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,12 +31,14 @@ __metaclass__ = type
 import contextlib
 import copy
 import json
+import os
 import re
 import time
 
 import pytest
 
 from tests import fault_report
+from tests.conftest import REPO_ROOT
 from tests.inprocess import run_module
 
 A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"   # the "web UI" rule
@@ -82,6 +87,64 @@ FAULTS = [
 ]
 # Faults after which no usable answer arrived: a success means the request was repeated.
 NO_ANSWER_KINDS = ("status", "drop", "slow")
+
+# ---- the expected outcome of every cell ------------------------------------------------------
+# One row per fault, one entry per module in fault_report.MODULES order; "W", "R", "V" as above.
+# Outcomes, all read from the fake's request log and the module's result:
+#   retried N               succeeded; the faulted request was sent N more times, identical, right after it
+#   failed                  failed with one line naming the cause; the faulted request was not repeated
+#   failed after read-back  the write was not repeated (a repeat could act twice); the client read the resource
+#                           back, found nothing, and failed saying to run again
+#   settled                 the write was not repeated; the read-back showed it was done: success with a warning
+#   ok                      succeeded, nothing repeated, no warning (the answer was not needed or was usable)
+# docs/security.md's table is rendered from this (test_security_md_table_is_the_expected_matrix), and every
+# cell asserts its observed outcome is the one listed here, so the table can only say what the run does.
+FAILED_RB = "failed after read-back"
+EXPECTED = {
+    "HTTP 500": ("W failed, R failed, V failed", "W failed, R failed", "W %s, R failed" % FAILED_RB,
+                 "W %s, R failed" % FAILED_RB, "failed"),
+    "HTTP 502": ("W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1", "W %s, R retried 1" % FAILED_RB,
+                 "W %s, R retried 1" % FAILED_RB, "retried 1"),
+    "HTTP 503": ("W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1", "W retried 1, R retried 1",
+                 "W retried 1, R retried 1", "retried 1"),
+    "HTTP 504": ("W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1", "W %s, R retried 1" % FAILED_RB,
+                 "W %s, R retried 1" % FAILED_RB, "retried 1"),
+    "HTTP 429 + Retry-After: 1": ("W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1",
+                                  "W retried 1, R retried 1", "W retried 1, R retried 1", "retried 1"),
+    "reset before the body is read": ("W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1",
+                                      "W %s, R retried 1" % FAILED_RB, "W %s, R retried 1" % FAILED_RB, "retried 1"),
+    "reset after processing": ("W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1",
+                               "W settled, R retried 1", "W settled, R retried 1", "retried 1"),
+    "slow: %.1f s > request_timeout %.0f s" % (SLOW, REQUEST_TIMEOUT): (
+        "W retried 1, R retried 1, V retried 1", "W retried 1, R retried 1", "W %s, R retried 1" % FAILED_RB,
+        "W %s, R retried 1" % FAILED_RB, "retried 1"),
+    "truncated body": ("W ok, R failed, V failed", "W ok, R failed", "W ok, R failed", "W settled, R failed", "failed"),
+    "non-JSON body (HTML)": ("W ok, R failed, V failed", "W ok, R failed", "W ok, R failed", "W settled, R failed",
+                             "failed"),
+    "missing keys": ("W ok, R failed, V failed", "W ok, R failed", "W ok, R failed", "W settled, R failed", "failed"),
+    "null values": ("W ok, R failed, V failed", "W ok, R failed", "W ok, R failed", "W settled, R failed", "failed"),
+    "extra fields": ("W ok, R ok, V ok", "W ok, R ok", "W ok, R ok", "W ok, R ok", "ok"),
+}
+# What a failure message must say besides the fault's cause, by (module, phase, outcome).
+EXPECTED_MESSAGES = {
+    ("kata_run_process", "write", FAILED_RB): r"may still create the task: run again with task_id=%s" % TASK_ID,
+    ("ksc_edr_response", "write", FAILED_RB): r"The incident may have been created: run the task again",
+    ("kata_prevention", "verify", "failed"): r"was written, but reading it back to verify it failed",
+    ("kata_prevention", "write", "failed"): r"refused the new prevention list",
+}
+PHASE_OF = {"W": "write", "R": "read", "V": "verify"}
+
+
+def expected_outcome(fault, module, phase):
+    text = EXPECTED[fault][fault_report.MODULES.index(module)]
+    outcomes = {}
+    for part in text.split(", "):
+        label, _sep, outcome = part.partition(" ")
+        if label in PHASE_OF:
+            outcomes[PHASE_OF[label]] = outcome
+        else:
+            outcomes[phase] = part   # a module with one phase has no label
+    return outcomes[phase]
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -144,6 +207,55 @@ def lost_items(before, now):
     return sum(1 for key, items in before.items() for item in items if item not in now.get(key, []))
 
 
+def matches(entry, method, pattern):
+    return entry["method"] == method and re.search(pattern, entry["raw_path"]) is not None
+
+
+def targeted_entry(log, method, pattern, skip):
+    """The index in ``log`` of the request the fault hit: the (skip+1)-th one matching ``method``/``pattern``."""
+    hits = [index for index, entry in enumerate(log) if matches(entry, method, pattern)]
+    assert len(hits) > skip, "the targeted request was never sent: %r" % [(e["method"], e["raw_path"]) for e in log]
+    return hits[skip]
+
+
+def same_request(first, second):
+    """The same method, URL and body (a request dropped before its body was read is logged without one)."""
+    if (first["method"], first["raw_path"]) != (second["method"], second["raw_path"]):
+        return False
+    return first["fault"] == "drop_before" or first["json"] == second["json"]
+
+
+def identical_run(log, index):
+    """How many times the faulted request was sent in a row: 1, or 1 + the retries the client made."""
+    count = 1
+    while index + count < len(log) and same_request(log[index], log[index + count]):
+        count += 1
+    return count
+
+
+def read_back_after(scenario, log, index, phase):
+    """Whether, after a faulted write, the client read the written resource back (and did not re-send)."""
+    if phase != "write":
+        return False
+    method, pattern = scenario.read_back
+    return any(matches(entry, method, pattern) for entry in log[index + 1:])
+
+
+def observed_outcome(run, repeats, read_back):
+    """The cell's outcome as the request log and the result show it (the vocabulary of ``EXPECTED``)."""
+    if run.traceback is not None:
+        return "TRACEBACK"
+    if run.failed:
+        if repeats > 1:
+            return "failed after %d retries" % (repeats - 1)
+        return "failed after read-back" if read_back else "failed"
+    if repeats > 1:
+        return "retried %d" % (repeats - 1)
+    if run.result.get("warnings"):
+        return "settled" if read_back else "warned"
+    return "ok"
+
+
 # ---- scenarios -----------------------------------------------------------------------------
 class KataScenario:
     server = "kata"
@@ -189,9 +301,17 @@ class KataScenario:
     def writes_allowed(self):
         return True
 
+    change_call = ""  # every write is one change
+
+    def writes(self):
+        """The write requests in the fake's log (POST, PUT, PATCH, DELETE)."""
+        return ["%s %s" % (entry["method"], entry["raw_path"]) for entry in self.fake.writes()]
+
 
 class PreventionScenario(KataScenario):
     module = "kata_prevention"
+    # After a write whose answer was lost: the read of the list that tells what happened.
+    read_back = property(lambda self: ("GET", settings_path(self.sid, "prevention")))
     phases = ("write", "read", "verify")
 
     def setup(self, phase):
@@ -226,6 +346,7 @@ class PreventionScenario(KataScenario):
 
 class IsolationScenario(KataScenario):
     module = "kata_isolation"
+    read_back = property(lambda self: ("GET", settings_path(self.sid, "network_isolation")))
 
     def setup(self, phase):
         self.sid = self.sensors[0]["sensorId"]
@@ -253,6 +374,7 @@ class IsolationScenario(KataScenario):
 
 class RunProcessScenario(KataScenario):
     module = "kata_run_process"
+    read_back = ("GET", r"/tasks/%s" % TASK_ID)
 
     def setup(self, phase):
         self.sid = self.sensors[0]["sensorId"]
@@ -290,6 +412,7 @@ class RunProcessScenario(KataScenario):
 
 class SensorInfoScenario(KataScenario):
     module = "kata_sensor_info"
+    read_back = ("GET", r"/sensors$")
     phases = ("read",)
 
     def setup(self, phase):
@@ -314,6 +437,7 @@ class SensorInfoScenario(KataScenario):
 class KscScenario:
     server = "ksc"
     module = "ksc_edr_response"
+    read_back = ("POST", r"/HostGroup\.FindIncidents$")
     phases = ("write", "read")
 
     def __init__(self, central_node, ksc, kata_env, ksc_env):
@@ -373,6 +497,12 @@ class KscScenario:
     def duplicates(self, before, now, phase):
         return max(0, len(self.new_incidents(before, now)) - (1 if phase == "write" else 0))
 
+    change_call = "AddIncident"  # one change: AddIncident, then UpdateIncident of that incident
+
+    def writes(self):
+        """The calls in the fake's log that change something (every OpenAPI call is a POST)."""
+        return [entry["raw_path"] for entry in self.fake.log("POST", r"/HostGroup\.(AddIncident|UpdateIncident)$")]
+
     def writes_allowed(self):
         return True
 
@@ -425,19 +555,18 @@ def test_fault_cell(fault, kind, fault_args, cause, module, phase, central_node,
 
     lost = lost_items(before, now)
     duplicates = scenario.duplicates(before, now, phase)
-    warnings = run.result.get("warnings") or []
-    if run.traceback is not None:
-        outcome = "TRACEBACK"
-    elif run.failed:
-        outcome = "failed"
-    elif warnings:
-        outcome = "warned"
-    else:
-        outcome = "retried" if kind in NO_ANSWER_KINDS else "ok"
+    log = fake.log()
+    faulted = targeted_entry(log, method, pattern, skip)
+    repeats = identical_run(log, faulted)
+    read_back = read_back_after(scenario, log, faulted, phase)
+    outcome = observed_outcome(run, repeats, read_back)
     fault_report.record(fault, module, phase, outcome, lost, duplicates, run.msg)
 
     assert hit, "the fault never fired: %r" % fake.log()
     assert run.traceback is None, run
+    expected = expected_outcome(fault, module, phase)
+    assert outcome == expected, "expected %r, the log and the result show %r (%s sent %d times in a row): %r" % (
+        expected, outcome, log[faulted]["raw_path"], repeats, run)
     assert lost == 0, (before, now)
     assert duplicates == 0, (before, now)
     assert now == before or is_intended(scenario, before, now, phase), \
@@ -450,6 +579,8 @@ def test_fault_cell(fault, kind, fault_args, cause, module, phase, central_node,
         message = run.msg
         assert message and "\n" not in message and len(message) < 1500, run
         assert re.search(cause, message), "the message does not name the cause (%s): %s" % (cause, message)
+        specific = EXPECTED_MESSAGES.get((module, phase, outcome))
+        assert specific is None or re.search(specific, message), "expected %r in: %s" % (specific, message)
         assert kind != "extra", run
     else:
         assert is_intended(scenario, before, now, phase), (before, now)
@@ -461,15 +592,47 @@ def test_fault_cell(fault, kind, fault_args, cause, module, phase, central_node,
             if kind == "extra":
                 assert all("x_unknown_field" in sensor for sensor in run.result["sensors"])
 
-    # Without the fault, a second run converges to exactly the intended state.
+    # Without the fault, a second run converges to exactly the intended state: it writes exactly once when
+    # the first run left the state as it was, and not at all when the first run made the change.
+    fake.clear_log()
     again = run_module(module, scenario.args(phase))
     assert again.traceback is None and not again.failed, again
     final = scenario.snapshot()
     assert lost_items(before, final) == 0
     assert scenario.duplicates(before, final, phase) == 0, (before, final)
     assert is_intended(scenario, before, final, phase), (before, final)
+    rerun_writes = scenario.writes()
+    if is_intended(scenario, before, now, phase):
+        assert rerun_writes == [], "the re-run of a converged state wrote: %r" % rerun_writes
+    else:
+        changes = [write for write in rerun_writes if scenario.change_call in write]
+        assert len(changes) == 1, "the re-run made %d changes: %r" % (len(changes), rerun_writes)
     if module != "kata_sensor_info":
-        assert again.result["changed"] is (now != final), (again, now, final)
+        assert again.result["changed"] is bool(rerun_writes), again
+
+
+# ---- docs/security.md shows EXPECTED ---------------------------------------------------------
+SECURITY_MD = os.path.join(REPO_ROOT, "docs", "security.md")
+TABLE_START = "<!-- fault-matrix:start: rendered from EXPECTED in tests/e2e/test_fault_matrix.py -->"
+TABLE_END = "<!-- fault-matrix:end -->"
+
+
+def expected_table():
+    return fault_report.render_table([
+        fault_report.Cell(fault[0], module, phase, expected_outcome(fault[0], module, phase), 0, 0, "")
+        for fault in FAULTS for module in fault_report.MODULES for phase in SCENARIOS[module].phases])
+
+
+def test_security_md_table_is_the_expected_matrix():
+    """The table in docs/security.md is EXPECTED, which every cell above asserts against the run."""
+    assert list(EXPECTED) == [fault[0] for fault in FAULTS]
+    assert all(len(row) == len(fault_report.MODULES) for row in EXPECTED.values())
+    with open(SECURITY_MD) as handle:
+        text = handle.read()
+    assert text.count(TABLE_START) == 1 and text.count(TABLE_END) == 1, "markers missing in docs/security.md"
+    block = text.split(TABLE_START)[1].split(TABLE_END)[0].strip()
+    table = expected_table()
+    assert block == table, "docs/security.md's fault matrix is not EXPECTED; the table to put there:\n" + table
 
 
 # ---- single cases the matrix does not reach ------------------------------------------------

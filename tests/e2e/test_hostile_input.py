@@ -36,6 +36,7 @@ import hashlib
 import importlib
 import io
 import ipaddress
+import json
 import math
 import os
 import re
@@ -398,8 +399,10 @@ OPTIONS = {
             bad(st.integers(max_value=3599)), bad(st.integers(min_value=35996401)),
             bad(st.sampled_from(["", "2h", "7200s", 7200.5, float("nan"), float("inf"), [7200], {"s": 7200}]))),
         "auto_turnoff_timeout_hours": st.one_of(
-            # Together with the baseline's auto_turnoff_timeout: always refused as mutually exclusive.
-            bad(st.integers(-(2 ** 70), 2 ** 70)), bad(st.sampled_from(["4", "four", 4.5, float("inf")]))),
+            # Without the baseline's auto_turnoff_timeout (see baseline()): the range and type checks are reached.
+            ok(st.integers(1, 9999)), bad(st.integers(max_value=0)), bad(st.integers(min_value=10000)),
+            bad(st.integers(-(2 ** 70), -(2 ** 40))), bad(st.integers(2 ** 40, 2 ** 70)),
+            bad(st.sampled_from(["four", "4h", 4.5, "4.5", "", [4], {"h": 4}]))),
         "exclusions": st.one_of(
             ok(st.lists(valid_exclusions, max_size=6)),
             bad(st.tuples(st.lists(valid_exclusions, max_size=4), invalid_exclusions, st.integers(0, 10)).map(
@@ -582,8 +585,8 @@ def baseline(module, conn, option):
     if option in SELECTORS.get(module, ()):
         for other in SELECTORS[module]:
             args.pop(other, None)
-    if option == "auto_turnoff_timeout":
-        args.pop("auto_turnoff_timeout", None)
+    if option in ("auto_turnoff_timeout", "auto_turnoff_timeout_hours"):
+        args.pop("auto_turnoff_timeout", None)   # the two are mutually exclusive: each is tested alone
     return args
 
 
@@ -678,6 +681,186 @@ def check_ksc_requests(ksc):
                     raise AssertionError("the filter %r does not parse: %s" % (body[key], exc))
 
 
+# ---- what an accepted value must send -------------------------------------------------------------
+REJECT = object()   # the value must be refused naming the option, before any request
+
+
+def _hash_object(entry):
+    """The prevention object a hashes entry is written as, or REJECT."""
+    if isinstance(entry, dict):
+        if len(entry) != 1:
+            return REJECT
+        (kind, value), = entry.items()
+        kind = kind.lower() if isinstance(kind, str) else None
+    elif isinstance(entry, str):
+        value = entry
+        kind = {32: "md5", 64: "sha256"}.get(len(entry.strip()))
+    else:
+        return REJECT
+    if not isinstance(value, str):
+        return REJECT
+    value = value.strip().lower()
+    if kind not in ("md5", "sha256") or len(value) != (32 if kind == "md5" else 64) or \
+            not re.match(r"^[0-9a-f]+$", value):
+        return REJECT
+    return {"file": {kind: value}}
+
+
+def expected_prevention_objects(hashes):
+    """The list kata_prevention must write on a host without rules (duplicates once, in order), or REJECT."""
+    if not isinstance(hashes, list):
+        return REJECT   # None (hashes is required), and scalars ansible-core turns into invalid entries
+    objects = []
+    for entry in hashes:
+        obj = _hash_object(entry)
+        if obj is REJECT:
+            return REJECT
+        if obj not in objects:
+            objects.append(obj)
+    return objects
+
+
+def _port_range(ports):
+    if not isinstance(ports, dict) or set(ports) != {"from", "to"}:
+        return REJECT
+    low, high = ports["from"], ports["to"]
+    if any(isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535 for port in (low, high)) \
+            or low > high:
+        return REJECT
+    return {"fromPort": low, "toPort": high}
+
+
+def _api_exclusion(item):
+    """The API rule of one exclusions item as the strategies generate valid ones, or REJECT."""
+    if not isinstance(item, dict) or not set(item) <= {"direction", "protocol", "remote_address", "local_ports",
+                                                       "remote_ports"}:
+        return REJECT
+    rule = {"direction": item.get("direction", "both")}
+    if rule["direction"] not in ("inbound", "outbound", "both") or not ({"protocol", "remote_address"} & set(item)):
+        return REJECT
+    if "protocol" in item:
+        protocol = item["protocol"]
+        if isinstance(protocol, bool) or not isinstance(protocol, int) or not 0 <= protocol <= 255:
+            return REJECT
+        rule["protocol"] = protocol
+    if "remote_address" in item:
+        if not isinstance(item["remote_address"], str) or not is_ip(item["remote_address"]) \
+                or "%" in item["remote_address"]:
+            return REJECT
+        address = ipaddress.ip_address(item["remote_address"].strip())
+        rule["remoteIpv%dAddress" % address.version] = str(address)
+    for option, key in (("local_ports", "localPortRange"), ("remote_ports", "remotePortRange")):
+        if option in item:
+            ports = _port_range(item[option])
+            if ports is REJECT or rule["direction"] == "both":
+                return REJECT
+            rule[key] = ports
+    return rule
+
+
+def expected_isolation_rules(exclusions):
+    """The excludedRules kata_isolation must write, or REJECT. Only what the strategies generate as valid is
+    computed; anything else (wrong types, nested junk) must be refused."""
+    if exclusions is None:
+        return []   # not given: no exclusions
+    if not isinstance(exclusions, list):
+        return REJECT
+    rules = []
+    for item in exclusions:
+        rule = _api_exclusion(item)
+        if rule is REJECT:
+            return REJECT
+        if rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+def isolation_body(seconds, rules=()):
+    """excludedRules is left out when there are none."""
+    settings = {"autoTurnoffTimeoutInSec": seconds}
+    if rules:
+        settings["excludedRules"] = list(rules)
+    return {"settings": settings}
+
+
+def expected_writes(module, option, value):
+    """For the options whose value becomes a request body: REJECT, or the exact (method, body) writes."""
+    if module == "kata_prevention" and option == "hashes":
+        objects = expected_prevention_objects(value)
+        if objects is REJECT:
+            return REJECT
+        return [("POST", {"settings": {"objects": objects}})] if objects else []
+    if module == "kata_isolation" and option == "exclusions":
+        rules = expected_isolation_rules(value)
+        if rules is REJECT:
+            return REJECT
+        return [("POST", isolation_body(7200, rules))]
+    if module == "kata_isolation" and option == "auto_turnoff_timeout_hours":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9999:
+            return REJECT
+        return [("POST", isolation_body(value * 3600))]
+    if module == "ksc_edr_response" and option == "params":
+        # isolateHost takes exactly {"action": 1}: any other value (wrong types, nested junk, text) is refused.
+        if value != {"action": 1} or isinstance(value.get("action"), bool) or not isinstance(value["action"], int):
+            return REJECT
+        return [("AddIncident", {"targetHost": "<WS-001>", "task": "isolateHost", "params": {"action": 1},
+                                 "responseEventIncident": True, "responseEventIncidentArea": "Ansible"})]
+    return None   # not a body option: the requests are checked by check_kata_requests/check_ksc_requests
+
+
+def baseline_writes(module, sensor_ids):
+    """What the baseline call writes for each host it reaches (no rules on any host beforehand)."""
+    if module == "kata_prevention":
+        body = {"settings": {"objects": [{"file": {"md5": MD5_A}}]}}
+    elif module == "kata_isolation":
+        body = isolation_body(7200)
+    else:
+        return None
+    return sorted(("POST", sensor_id, json.dumps(body, sort_keys=True)) for sensor_id in sensor_ids)
+
+
+def sent_writes(fake):
+    """(method, body) of every write; for KSC each AddIncident's response body (the host by its DN)."""
+    if not hasattr(fake, "sensors"):
+        names = dict((host["KLHST_WKS_HOSTNAME"], "<%s>" % host["KLHST_WKS_DN"]) for host in fake.hosts)
+        bodies = []
+        for entry in fake.calls("HostGroup.AddIncident"):
+            body = json.loads(entry["json"]["pData"]["KLINCDT_BODY"])
+            bodies.append(("AddIncident", dict(body, targetHost=names.get(body.get("targetHost"), body.get(
+                "targetHost")))))
+        return bodies
+    return [(entry["method"], entry["json"]) for entry in fake.writes()]
+
+
+def check_expected_writes(fake, module, option, value, result, args):
+    """An accepted value sent exactly the expected writes; a value that must be refused sent nothing."""
+    expected = expected_writes(module, option, value)
+    if expected is None:
+        return
+    if expected is REJECT:
+        assert_rejected(fake, result, option, args)
+        return
+    assert not result.failed, "%s=%r was refused: %r" % (option, value, result)
+    assert sent_writes(fake) == expected, "%s=%r sent %r, expected %r" % (option, value, sent_writes(fake),
+                                                                          expected)
+
+
+def check_fleet_writes(fake, module, option, value, result, args):
+    """sensors / sensor_filter: the hosts reached get exactly the baseline body, nothing else is written."""
+    if option not in ("sensors", "sensor_filter") or module not in ("kata_prevention", "kata_isolation"):
+        return
+    if result.failed and nothing_sent(fake):
+        assert_names_option(result, option)
+        return
+    written = [entry for entry in fake.writes()]
+    reached = [entry["query"].get("sensor_id") for entry in written]
+    assert set(reached) <= SERVER_SENSOR_IDS, "writes to hosts that do not exist: %r" % reached
+    assert len(reached) == len(set(reached)), "a host written twice: %r" % reached
+    got = sorted(("POST" if entry["method"] == "POST" else entry["method"], entry["query"]["sensor_id"],
+                  json.dumps(entry["json"], sort_keys=True)) for entry in written)
+    assert got == baseline_writes(module, reached), "%s=%r wrote %r" % (option, value, got)
+
+
 # ---- ansible-core ------------------------------------------------------------------------------------
 def infinite(value):
     """True for inf/-inf anywhere in the value, as a float or a string ansible-core reads as one."""
@@ -728,6 +911,9 @@ def test_hostile_option_value(request, module, option):
             assert_rejected(fake, result, option, args)
         elif result.failed and nothing_sent(fake):
             assert_names_option(result, option)
+        # Body options: refused before any request, or exactly the expected body sent.
+        check_expected_writes(fake, module, option, value, result, args)
+        check_fleet_writes(fake, module, option, value, result, args)
         if module == "ksc_edr_response":
             check_ksc_requests(fake)
         else:
@@ -803,15 +989,15 @@ def test_huge_hash_lists_are_written_whole(central_node, kata_conn, count, seed,
         kind = "md5" if number % 3 else "sha256"
         value = digest(kind, "%d-%d" % (seed, number % max(1, count - count // 10)))  # ~10% duplicates
         hashes.append({kind: value.upper()} if number % 5 == 0 else value)
-    expected = set((entry[next(iter(entry))] if isinstance(entry, dict) else entry).lower() for entry in hashes)
+    expected = expected_prevention_objects(hashes)   # each hash once, lower case, its kind, in order
+    assert len(expected) == len(set((entry[next(iter(entry))] if isinstance(entry, dict) else entry).lower()
+                                    for entry in hashes))
     args = dict(kata_conn, sensor_id=SENSOR_1, hashes=hashes, exclusive=exclusive, conflict_check="skip")
     result = run(central_node, "kata_prevention", args)
     check_kata_requests(central_node, args, "hashes")
     assert not result.failed, result
-    stored = set(next(iter(obj["file"].values())).lower() for obj in central_node.get_prevention(SENSOR_1))
-    assert stored == expected
-    writes = central_node.writes()
-    assert len(writes) == (1 if expected else 0), [entry["raw_path"] for entry in writes]
+    assert central_node.get_prevention(SENSOR_1) == expected
+    assert sent_writes(central_node) == ([("POST", {"settings": {"objects": expected}})] if expected else [])
 
 
 @hostile_settings(30)
@@ -836,7 +1022,10 @@ def test_huge_exclusion_lists_are_written_whole(central_node, kata_conn, count, 
     result = run(central_node, "kata_isolation", args)
     check_kata_requests(central_node, args, "exclusions")
     assert not result.failed, result
-    assert len(central_node.get_isolation(SENSOR_1)["excludedRules"] if count else []) == count
+    rules = expected_isolation_rules(exclusions)   # every distinct item once, in order, as the API names it
+    assert len(rules) == count
+    assert central_node.get_isolation(SENSOR_1) == isolation_body(7200, rules)["settings"]
+    assert sent_writes(central_node) == [("POST", isolation_body(7200, rules))]
 
 
 OPTIONAL_KSC_KEYS = frozenset(("arguments", "workingFolder", "searchInSubfolders"))

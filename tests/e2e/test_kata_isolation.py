@@ -373,5 +373,8 @@ def test_a_write_whose_answer_is_lost_says_it_may_have_happened(run_playbook, ce
     assert "may or may not have been changed: run the task again" in message and "\n" not in message
     # The POST was applied before the connection dropped: the rerun finds the rule and changes nothing.
     assert run.result("isolate again")["changed"] is False
+    # The only writes: the lost POST (not repeated, retries=0) and the release's DELETE; none from the rerun.
+    assert [(entry["method"], entry["fault"], entry["status"]) for entry in central_node.writes()] == [
+        ("POST", "drop_after", 200), ("DELETE", None, 500)]
     assert run.failed("release") and "HTTP 500" in run.result("release")["msg"]
     assert central_node.get_isolation(sid)["autoTurnoffTimeoutInSec"] == 7200

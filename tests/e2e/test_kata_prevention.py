@@ -326,9 +326,11 @@ def test_block_hashes_playbook_merges(run_playbook, central_node):
     assert run.rc == 0, run
     assert central_node.get_prevention(sensor["sensorId"]) == [UI_RULE, md5(M)]
     assert "+md5 %s" % M in run.stdout
+    central_node.clear_log()
     again = run_playbook(BLOCK_PLAYBOOK, args=("-e", "sensor_hostname=%s" % sensor["host"], "-e", "hashes=%s" % M))
     assert again.rc == 0, again
     assert again.result("Update the prevention list (merge mode)")["changed"] is False
+    assert central_node.writes() == [] and central_node.log(), central_node.log()   # read, found it, wrote nothing
     unblock = run_playbook(BLOCK_PLAYBOOK, extra_vars={"all_hosts": True, "hashes": [H]})
     assert unblock.rc == 0, unblock
     assert central_node.get_prevention("all") == [sha(H)]

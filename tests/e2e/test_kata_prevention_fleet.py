@@ -82,6 +82,7 @@ def test_changing_fleet_writes_once_per_changed_sensor_and_keeps_other_rules(run
     assert gets == dict((sid.lower(), 1 + (2 if index != 3 else 1)) for index, sid in enumerate(ids))
     posts = per_sensor(settings_requests(central_node, "POST"))
     assert posts == dict((sid.lower(), 1) for index, sid in enumerate(ids) if index != 3)
+    assert len(central_node.writes()) == N - 1  # all from the first run: "fleet again" wrote nothing
     assert central_node.log("GET", r"/sensors$") == []
 
 

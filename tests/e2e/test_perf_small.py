@@ -73,4 +73,12 @@ def test_report_table_and_json(small_bench, tmp_path):
     with open(path) as handle:
         saved = json.load(handle)
     assert saved["params"]["sensors"] == N
-    assert saved["results"][0]["wall_ratio_to_a"] == 1.0
+    assert saved["results"] == json.loads(json.dumps(document["results"]))
+    # The ratios compare each run with (a)'s run of the same kind: (d) converged / (a) converged; (d)'s
+    # changing run has no (a) counterpart in this plan, so it has no ratio.
+    by_key = dict(((result["scenario"], result["run"]), result) for result in saved["results"])
+    fleet, base = by_key[("d", "converged")], by_key[("a", "converged")]
+    assert fleet["wall_s"] > 0 and base["wall_s"] > 0
+    assert fleet["wall_ratio_to_a"] == round(fleet["wall_s"] / base["wall_s"], 3)
+    assert "wall_ratio_to_a" not in by_key[("d", "changing")]
+    assert "%.3f" % fleet["wall_ratio_to_a"] in table

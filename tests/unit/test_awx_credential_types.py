@@ -185,14 +185,62 @@ def survey_extra_vars(template, answers):
     return extra_vars
 
 
+# Task keywords whose value is a bare Jinja2 expression rather than a template string.
+CONDITIONALS = ("when", "that", "failed_when", "changed_when", "until")
+TASK_LISTS = ("pre_tasks", "tasks", "post_tasks", "handlers")
+
+
+def _expression_names(text, bare):
+    source = "{{ %s }}" % text if bare else text
+    ast = ImmutableSandboxedEnvironment().parse(source)
+    return set(node.name for node in ast.find_all(nodes.Name) if node.ctx == "load")
+
+
+def _names_in(value, bare=False):
+    if isinstance(value, dict):
+        found = set()
+        for key, item in value.items():
+            if key in ("name", "vars"):
+                continue  # a task's title, and defaults: neither reads a variable for the task
+            found |= _names_in(item, bare=key in CONDITIONALS)
+        return found
+    if isinstance(value, list):
+        return set().union(*[_names_in(item, bare) for item in value]) if value else set()
+    if isinstance(value, str) and (bare or "{{" in value or "{%" in value):
+        return _expression_names(value, bare)
+    return set()
+
+
+def variables_used_by_tasks(playbook):
+    """The variables the tasks of a parsed playbook read in their templates and conditionals."""
+    used = set()
+    for play in playbook:
+        for key in TASK_LISTS:
+            used |= _names_in(play.get(key) or [])
+    return used
+
+
+def test_variables_used_by_tasks_ignores_comments_names_and_defaults():
+    playbook = yaml.safe_load("""
+- hosts: localhost
+  vars: {hours: 4, unused: "{{ other }}"}
+  tasks:
+    # uses ghost
+    - name: "mentions {{ title_only }} and ghost"
+      ansible.builtin.debug: {msg: "{{ hours | int }} {{ lookup_me.field }}"}
+      when: flag | bool
+    - ansible.builtin.assert: {that: ["count > 0"]}
+""")
+    assert variables_used_by_tasks(playbook) == {"hours", "lookup_me", "flag", "count"}
+
+
 @pytest.mark.parametrize("name", sorted(os.listdir(JOB_TEMPLATES)))
 def test_job_template_structure(name):
     template = load(os.path.join(JOB_TEMPLATES, name))
     assert template["job_type"] == "run"
     playbook = os.path.join(REPO_ROOT, template["playbook"])
     assert os.path.isfile(playbook), template["playbook"]
-    with open(playbook) as handle:
-        playbook_text = handle.read()
+    used = variables_used_by_tasks(load(playbook))
     assert template["credentials"] and template["survey_enabled"] is True
     assert template["ask_variables_on_launch"] is False
     spec = template["survey_spec"]
@@ -205,8 +253,8 @@ def test_job_template_structure(name):
         assert question["type"] in ("text", "textarea", "password", "integer", "float", "multiplechoice",
                                     "multiselect")
         assert question["question_name"] and isinstance(question["required"], bool)
-        # Every survey answer is an extra var the playbook reads.
-        assert re.search(r"\b%s\b" % question["variable"], playbook_text), question["variable"]
+        # Every survey answer is an extra var a task of the playbook reads (comments and play vars don't count).
+        assert question["variable"] in used, (question["variable"], sorted(used))
         if question["type"] == "multiplechoice":
             assert question["default"] in question["choices"]
         if "default" in question and question["type"] == "integer":

@@ -90,10 +90,16 @@ def test_resolve_unknown_lists_candidates(client, central_node):
 def test_resolve_by_hostname_is_case_sensitive_even_on_a_tolerant_server(client, central_node):
     # A server whose host filter ignores case answers with WS-002 for ws-002: not the host asked for.
     second = central_node.sensors[1]
-    central_node.add_fault(method="GET", path=r"/sensors\?host=", body={"sensors": [second]})
+    tolerant = central_node.add_fault(method="GET", path=r"/sensors\?host=", body={"sensors": [second]})
     with pytest.raises(SensorNotFound) as info:
         client.resolve_sensor(hostname=second["host"].lower())
+    # The tolerant answer was really given (the fake itself is case-sensitive and would find nothing)...
+    assert tolerant.fired == 1
+    first = central_node.log()[0]
+    assert (first["query"], first["status"]) == ({"host": second["host"].lower()}, 200)
+    # ...and the client refused the host it named: not found, with WS-002 offered as a candidate.
     assert "No Endpoint Agent host matches sensor_hostname=%s" % second["host"].lower() in str(info.value)
+    assert second["host"] in str(info.value)
 
 
 def test_resolve_ambiguous_lists_every_match(client, central_node):
