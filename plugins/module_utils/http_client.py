@@ -40,6 +40,9 @@ except ImportError:
 
 
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
+# The Central Node documents HTTP 500 as "Internal server error. Repeat the request later.", so its
+# client adds 500 for requests that are safe to repeat (KSC answers 500 for its own refusals instead).
+RETRY_STATUSES_WITH_500 = RETRY_STATUSES | frozenset((500,))
 # A non-idempotent request that reached the server is only repeated when the server said
 # explicitly that it did not process it.
 RETRY_STATUSES_UNPROCESSED = frozenset((429, 503))
@@ -320,7 +323,7 @@ class HttpClient:
     def __init__(self, base_url, validate_certs=True, ca_path=None, client_cert=None, client_key=None,
                  client_key_passphrase=None, timeout=30.0, retries=3, backoff_factor=0.5,
                  max_retry_after=MAX_RETRY_AFTER, error_message=extract_api_message, sleep=time.sleep,
-                 user_agent="kaspersky.edr", warn=None):
+                 user_agent="kaspersky.edr", warn=None, retry_statuses=RETRY_STATUSES):
         if not HAS_REQUESTS:
             raise ConfigurationError("the Python library requests is required")
         timeout = check_request_timeout(timeout)
@@ -330,6 +333,9 @@ class HttpClient:
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff_factor = backoff_factor
+        # Statuses repeated for a request that is safe to repeat (idempotent); a create is repeated only on
+        # RETRY_STATUSES_UNPROCESSED, where the server said it did not process the request.
+        self.retry_statuses = frozenset(retry_statuses)
         self.max_retry_after = max_retry_after
         self.error_message = error_message
         self.sleep = sleep
@@ -400,7 +406,7 @@ class HttpClient:
             status = response.status_code
             if 200 <= status < 300 or (ok_statuses and status in ok_statuses):
                 return response
-            retry_set = RETRY_STATUSES if idempotent else RETRY_STATUSES_UNPROCESSED
+            retry_set = self.retry_statuses if idempotent else RETRY_STATUSES_UNPROCESSED
             if status in retry_set and attempt <= self.retries:
                 delay = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self._backoff(attempt) if delay is None else min(delay, self.max_retry_after)

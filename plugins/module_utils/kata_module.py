@@ -38,6 +38,7 @@ def kata_connection_spec():
         ca_path=dict(type="path", fallback=(env_fallback, ["KATA_CA_PATH"])),
         request_timeout=dict(type="float", default=30.0),
         retries=dict(type="int", default=3),
+        page_size=dict(type="int"),
     )
 
 
@@ -78,7 +79,8 @@ def kata_client(module):
             external_system_id=params["external_system_id"], client_cert=params["client_cert"],
             client_key=params["client_key"], client_key_passphrase=params["client_key_passphrase"],
             validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-            request_timeout=params["request_timeout"], retries=params["retries"], warn=module.warn)
+            request_timeout=params["request_timeout"], retries=params["retries"], warn=module.warn,
+            page_size=params.get("page_size"))
     except ConfigurationError as exc:
         module.fail_json(msg=str(exc))
 
