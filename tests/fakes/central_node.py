@@ -92,6 +92,8 @@ class FakeCentralNode(FakeHttpsServer):
 
         - ``page_size``: hosts per ``GET sensors`` page (None: one page, unless the client sends
           ``max_events``); a page that is not the last carries an opaque ``continuation_token``.
+        - ``page_before_filter``: a page is a slice of the whole list, filtered afterwards (as a server
+          that scans ``max_events`` hosts per request would), so a filtered lookup may get empty pages first.
         - ``refuse_all_get``: None, or the status (400/404/405) answering ``GET settings?sensor_id=all``
           (POST and DELETE on ``all`` still work).
         - ``os_key``: the sensor field holding the operating system (``seed_os``/``seed_linux`` use it).
@@ -99,6 +101,7 @@ class FakeCentralNode(FakeHttpsServer):
           rule instead, so GET still shows it, e.g. ``{"enabled": False}`` or ``{"state": "disabled"}``.
         """
         self.page_size = getattr(self, "default_page_size", None)
+        self.page_before_filter = False
         self.refuse_all_get = None
         self.os_key = "os"
         self.isolation_delete_marker = None
@@ -182,7 +185,7 @@ class FakeCentralNode(FakeHttpsServer):
             self.set_prevention(sensor_id, objects)
         for sensor_id, settings in (state.get("isolation") or {}).items():
             self.set_isolation(sensor_id, settings)
-        for switch in ("page_size", "refuse_all_get", "isolation_delete_marker"):
+        for switch in ("page_size", "page_before_filter", "refuse_all_get", "isolation_delete_marker"):
             if switch in state:
                 setattr(self, switch, state[switch])
         if "shape" in state:
@@ -235,7 +238,10 @@ class FakeCentralNode(FakeHttpsServer):
                 return json_error(400, "Incorrect parameters: continuation_token was issued for other filters")
             offset = page[1]
         found = []
-        for sensor in self.sensors:
+        scanned = self.sensors
+        if limit and self.page_before_filter:
+            scanned = self.sensors[offset:offset + limit]
+        for sensor in scanned:
             if "ip" in request.query and sensor["ip"] != request.query["ip"]:
                 continue
             if "host" in request.query and sensor["host"] != request.query["host"]:
@@ -245,8 +251,9 @@ class FakeCentralNode(FakeHttpsServer):
             found.append(copy.deepcopy(sensor))
         if not limit:
             return Response(200, self._wrap("sensors", found))
-        body = self._wrap("sensors", found[offset:offset + limit])
-        if offset + limit < len(found):
+        total = len(self.sensors) if self.page_before_filter else len(found)
+        body = self._wrap("sensors", found if self.page_before_filter else found[offset:offset + limit])
+        if offset + limit < total:
             token = uuid.uuid4().hex
             self.page_tokens[token] = (filters, offset + limit)
             (body["response"] if self.shape == "response" else body)["continuation_token"] = token
@@ -463,6 +470,8 @@ def main(argv=None):
     parser.add_argument("--shape", choices=SHAPES, default="plain", help="response body shape")
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--page-size", type=int, help="hosts per GET sensors page (default: one page)")
+    parser.add_argument("--page-before-filter", action="store_true",
+                        help="page the whole list, then filter each page (filtered lookups may get empty pages)")
     parser.add_argument("--refuse-all-get", type=int, choices=ALL_GET_REFUSALS,
                         help="answer GET settings?sensor_id=all with this status")
     parser.add_argument("--linux", type=int, default=0, metavar="N", help="the last N sensors are Linux hosts")
@@ -477,6 +486,7 @@ def main(argv=None):
                            shape=args.shape, host=args.host, port=args.port, latency_ms=args.latency_ms,
                            verbose=args.verbose, page_size=args.page_size)
     fake.refuse_all_get = args.refuse_all_get
+    fake.page_before_filter = args.page_before_filter
     fake.isolation_delete_marker = ISOLATION_DELETE_MODES[args.isolation_delete]
     fake.set_os_key(args.os_key)
     fake.seed_linux(args.linux)

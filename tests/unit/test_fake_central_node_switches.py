@@ -201,3 +201,13 @@ def test_command_line_switches(tmp_path):
         proc.wait(10)
         if os.path.exists(str(info_file)):
             os.remove(str(info_file))
+
+
+def test_page_before_filter_gives_a_filtered_lookup_empty_pages_first(api, central_node):
+    central_node.reset(5)
+    central_node.page_size = 2
+    central_node.page_before_filter = True
+    pages = all_pages(api, {"host": "WS-005.corp.example"})
+    assert [len(page["sensors"]) for page in pages] == [0, 0, 1]
+    assert hosts(pages) == ["WS-005.corp.example"]
+    assert len(hosts(all_pages(api))) == 5
