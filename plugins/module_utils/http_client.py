@@ -345,6 +345,11 @@ class HttpClient:
         self.verify = (ca_path or True) if validate_certs else False
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        # The proxy environment (HTTPS_PROXY, NO_PROXY, ...) is read once here instead of on every request:
+        # with trust_env, requests scans os.environ for proxies and stats ~/.netrc for each request, about
+        # half of the client's CPU per request (docs/performance.md). A .netrc password is never sent.
+        self.proxies = requests.utils.get_environ_proxies(base_url) or None
+        self.session.trust_env = False
         context = build_ssl_context(validate_certs, ca_path, client_cert, client_key, client_key_passphrase)
         self.session.mount("https://", _TlsAdapter(context, pool_connections=4, pool_maxsize=32, max_retries=0))
         self.request_count = 0
@@ -387,7 +392,8 @@ class HttpClient:
             self.request_count += 1
             try:
                 response = self.session.request(method, url, params=params, data=body, headers=headers,
-                                                timeout=self.timeout, verify=self.verify, allow_redirects=False)
+                                                timeout=self.timeout, verify=self.verify, allow_redirects=False,
+                                                proxies=self.proxies)
             except requests.exceptions.RequestException as exc:
                 retryable = not isinstance(exc, requests.exceptions.SSLError) and \
                     isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)) and \
