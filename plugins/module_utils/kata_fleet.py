@@ -26,7 +26,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     sensor_summary,
 )
 
-DEFAULT_PARALLELISM = 8
+DEFAULT_PARALLELISM = 16
 # HttpClient keeps at most 32 connections per host (pool_maxsize); more threads would only wait for one.
 MAX_PARALLELISM = 32
 ENTRY_KEYS = ("sensor_id", "sensor_hostname", "sensor_ip")

@@ -140,7 +140,7 @@ options:
     description:
       - Fleet mode. How many hosts are handled at the same time over one shared connection pool; 1..32.
     type: int
-    default: 8
+    default: 16
   ignore_sensor_errors:
     description:
       - Fleet mode. V(false) fails the task at the end when any host failed (after every other host was

@@ -76,7 +76,7 @@ options:
       - Fleet mode. How many hosts are handled at the same time, each over a kept-alive connection of one shared
         pool. 1..32 (the pool size).
     type: int
-    default: 8
+    default: 16
   ignore_sensor_errors:
     description:
       - Fleet mode. By default the task fails at the end when any host failed (after every other host was
