@@ -137,9 +137,20 @@ class FakeCentralNode(FakeHttpsServer):
         return "%s%s%s/" % (self.url, BASE_PREFIX, sorted(self.external_system_ids)[0])
 
     def sensor_key(self, sensor_id):
-        """The canonical (stored) key of a sensor ID, compared case-insensitively; None if unknown."""
+        """The canonical (stored) key of a sensor ID, compared case-insensitively; None if unknown.
+
+        An index makes this O(1) at 10,000 sensors (the scale benchmark); it is checked on every hit and
+        rebuilt on a miss, so tests may still edit ``self.sensors`` directly.
+        """
         if sensor_id == "all":
             return "all"
+        wanted = str(sensor_id).lower()
+        index = getattr(self, "_sensor_index", {}).get(wanted)
+        if index is not None and index < len(self.sensors) and self.sensors[index]["sensorId"].lower() == wanted:
+            return self.sensors[index]["sensorId"]
+        self._sensor_index = {}
+        for position, sensor in enumerate(self.sensors):
+            self._sensor_index.setdefault(sensor["sensorId"].lower(), position)
         for sensor in self.sensors:
             if sensor["sensorId"].lower() == str(sensor_id).lower():
                 return sensor["sensorId"]
@@ -248,11 +259,12 @@ class FakeCentralNode(FakeHttpsServer):
                 continue
             if "sensor_id" in request.query and sensor["sensorId"].lower() != request.query["sensor_id"].lower():
                 continue
-            found.append(copy.deepcopy(sensor))
+            found.append(sensor)
         if not limit:
-            return Response(200, self._wrap("sensors", found))
+            return Response(200, self._wrap("sensors", copy.deepcopy(found)))
         total = len(self.sensors) if self.page_before_filter else len(found)
-        body = self._wrap("sensors", found if self.page_before_filter else found[offset:offset + limit])
+        # Only the page is copied: copying the whole list for each page is quadratic at 10,000 sensors.
+        body = self._wrap("sensors", copy.deepcopy(found if self.page_before_filter else found[offset:offset + limit]))
         if offset + limit < total:
             token = uuid.uuid4().hex
             self.page_tokens[token] = (filters, offset + limit)
