@@ -49,7 +49,7 @@ def make_client(central_node, pki_paths):
 
 
 def sensor_pages(central_node):
-    return [entry for entry in central_node.log("GET", r"/sensors$")]
+    return central_node.log("GET", r"/sensors$")
 
 
 # ---- against the paging fake ---------------------------------------------------------------------
