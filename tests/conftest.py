@@ -49,6 +49,10 @@ def _make_collections_root():
 
 COLLECTIONS_ROOT = _make_collections_root()
 
+# KEDR_FAKE_PAGE_SIZE=2 runs every test against a fake Central Node that pages GET sensors by 2 (the default
+# fake has 3 sensors), so every listing path must follow continuation_token. Unset: one page, as before.
+FAKE_PAGE_SIZE = int(os.environ.get("KEDR_FAKE_PAGE_SIZE") or 0) or None
+
 
 @pytest.fixture(scope="session")
 def pki_paths(tmp_path_factory):
@@ -62,7 +66,7 @@ def collections_root():
 
 @pytest.fixture(scope="session")
 def central_node_server(pki_paths):
-    fake = FakeCentralNode(pki_paths, task_completion_seconds=1.0)
+    fake = FakeCentralNode(pki_paths, task_completion_seconds=1.0, page_size=FAKE_PAGE_SIZE)
     fake.start()
     yield fake
     fake.stop()
@@ -73,7 +77,7 @@ def central_node(central_node_server):
     """The fake Central Node with fresh state (3 sensors) and an empty log for each test."""
     central_node_server.shape = "plain"
     central_node_server.latency = 0
-    central_node_server.reset(3)
+    central_node_server.reset(3)  # also restores the switches, page_size to FAKE_PAGE_SIZE
     return central_node_server
 
 

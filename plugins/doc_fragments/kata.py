@@ -67,12 +67,20 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is repeated after a connection error or HTTP 429, 502, 503 or 504,
+      - How many times a request is repeated after a connection error or HTTP 429, 500, 502, 503 or 504,
         with exponential backoff and the server's C(Retry-After) (capped at 60 seconds).
-      - Requests that create something (run-process tasks) are repeated only when they did not
-        reach the server or the server answered 429 or 503.
+      - Reads and the settings writes (which replace or delete the whole rule) are safe to repeat.
+        Requests that create something (run-process tasks) are repeated only when they did not
+        reach the server or the server answered 429 or 503; after HTTP 500 the module reads back instead.
     type: int
     default: 3
+  page_size:
+    description:
+      - Hosts per page when listing the Endpoint Agent hosts (C(GET sensors)), sent as C(max_events); 1 to 10000.
+      - Unset by default, so the Central Node chooses. Whatever the page size, every page is read, following
+        the answer's C(continuation_token) until an answer has none, over the same kept-alive connection.
+      - A token repeated by the server or more than 1000 pages fail the task instead of looping.
+    type: int
 requirements:
   - requests
 notes:
@@ -113,7 +121,7 @@ options:
         1..32 (the pool size).
       - For C(kata_isolation) and C(kata_prevention), only in fleet mode.
     type: int
-    default: 8
+    default: 16
   ignore_sensor_errors:
     description:
       - By default the task fails at the end when any host failed (after every other host was processed), listing
@@ -191,10 +199,16 @@ options:
     default: 30
   retries:
     description:
-      - How many times a request is repeated after a connection error or HTTP 429, 502, 503 or 504,
+      - How many times a request is repeated after a connection error or HTTP 429, 500, 502, 503 or 504,
         with exponential backoff and the server's C(Retry-After) (capped at 60 seconds).
     type: int
     default: 3
+  page_size:
+    description:
+      - Hosts per page when listing the Endpoint Agent hosts (C(GET sensors)), sent as C(max_events); 1 to 10000.
+      - Unset by default, so the Central Node chooses. Every page is read, following the answer's
+        C(continuation_token); a repeated token or more than 1000 pages fail instead of looping.
+    type: int
 requirements:
   - requests
 """

@@ -127,7 +127,7 @@ except ImportError:  # ansible-core < 2.19: mark endpoint-supplied data as unsaf
 
 NAME = "kaspersky.edr.kata_sensors"
 CONNECTION_OPTIONS = ("kata_host", "kata_port", "external_system_id", "client_cert", "client_key",
-                      "client_key_passphrase", "validate_certs", "ca_path", "request_timeout", "retries")
+                      "client_key_passphrase", "validate_certs", "ca_path", "request_timeout", "retries", "page_size")
 SETTINGS_VARS = {"network_isolation": "kata_network_isolation", "prevention": "kata_prevention"}
 # Host variables the plugin sets itself, plus the connection options that start with kata_:
 # an API field never overwrites them (it stays readable in kata_sensor).

@@ -40,6 +40,9 @@ except ImportError:
 
 
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
+# The Central Node documents HTTP 500 as "Internal server error. Repeat the request later.", so its
+# client adds 500 for requests that are safe to repeat (KSC answers 500 for its own refusals instead).
+RETRY_STATUSES_WITH_500 = RETRY_STATUSES | frozenset((500,))
 # A non-idempotent request that reached the server is only repeated when the server said
 # explicitly that it did not process it.
 RETRY_STATUSES_UNPROCESSED = frozenset((429, 503))
@@ -320,7 +323,7 @@ class HttpClient:
     def __init__(self, base_url, validate_certs=True, ca_path=None, client_cert=None, client_key=None,
                  client_key_passphrase=None, timeout=30.0, retries=3, backoff_factor=0.5,
                  max_retry_after=MAX_RETRY_AFTER, error_message=extract_api_message, sleep=time.sleep,
-                 user_agent="kaspersky.edr", warn=None):
+                 user_agent="kaspersky.edr", warn=None, retry_statuses=RETRY_STATUSES):
         if not HAS_REQUESTS:
             raise ConfigurationError("the Python library requests is required")
         timeout = check_request_timeout(timeout)
@@ -330,6 +333,9 @@ class HttpClient:
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff_factor = backoff_factor
+        # Statuses repeated for a request that is safe to repeat (idempotent); a create is repeated only on
+        # RETRY_STATUSES_UNPROCESSED, where the server said it did not process the request.
+        self.retry_statuses = frozenset(retry_statuses)
         self.max_retry_after = max_retry_after
         self.error_message = error_message
         self.sleep = sleep
@@ -339,6 +345,11 @@ class HttpClient:
         self.verify = (ca_path or True) if validate_certs else False
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        # The proxy environment (HTTPS_PROXY, NO_PROXY, ...) is read once here instead of on every request:
+        # with trust_env, requests scans os.environ for proxies and stats ~/.netrc for each request, about
+        # half of the client's CPU per request (docs/performance.md). A .netrc password is never sent.
+        self.proxies = requests.utils.get_environ_proxies(base_url) or None
+        self.session.trust_env = False
         context = build_ssl_context(validate_certs, ca_path, client_cert, client_key, client_key_passphrase)
         self.session.mount("https://", _TlsAdapter(context, pool_connections=4, pool_maxsize=32, max_retries=0))
         self.request_count = 0
@@ -381,7 +392,8 @@ class HttpClient:
             self.request_count += 1
             try:
                 response = self.session.request(method, url, params=params, data=body, headers=headers,
-                                                timeout=self.timeout, verify=self.verify, allow_redirects=False)
+                                                timeout=self.timeout, verify=self.verify, allow_redirects=False,
+                                                proxies=self.proxies)
             except requests.exceptions.RequestException as exc:
                 retryable = not isinstance(exc, requests.exceptions.SSLError) and \
                     isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)) and \
@@ -400,7 +412,7 @@ class HttpClient:
             status = response.status_code
             if 200 <= status < 300 or (ok_statuses and status in ok_statuses):
                 return response
-            retry_set = RETRY_STATUSES if idempotent else RETRY_STATUSES_UNPROCESSED
+            retry_set = self.retry_statuses if idempotent else RETRY_STATUSES_UNPROCESSED
             if status in retry_set and attempt <= self.retries:
                 delay = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self._backoff(attempt) if delay is None else min(delay, self.max_retry_after)

@@ -16,6 +16,7 @@ import ipaddress
 import re
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
+    RETRY_STATUSES_WITH_500,
     ApiError,
     ConfigurationError,
     HttpClient,
@@ -32,6 +33,10 @@ _EXTERNAL_ID_FORBIDDEN = re.compile(r"[/?#%\s]")
 SENSOR_ID_KEYS = ("sensorId", "sensor_id", "sensorID", "id", "agentId", "agent_id")
 HOSTNAME_KEYS = ("hostName", "hostname", "host", "host_name", "name", "computerName", "fqdn", "dnsName")
 IP_KEYS = ("ip", "ipAddress", "ip_address", "ipv4", "address", "ips", "ipAddresses", "ip_addresses")
+# Host list paging (the guide lists max_events and continuation_token as parameters of GET sensors).
+CONTINUATION_KEYS = ("continuation_token", "continuationToken")
+DEFAULT_MAX_PAGES = 1000
+MAX_PAGE_SIZE = 10000
 
 
 def unwrap(body):
@@ -115,6 +120,31 @@ def read_sensors(body):
     return [sensor for sensor in sensors if isinstance(sensor, dict)]
 
 
+def continuation_token(body):
+    """The continuation token of a ``GET sensors`` answer (top level or inside ``response``), or None."""
+    for holder in (body, body.get("response") if isinstance(body, dict) else None):
+        if isinstance(holder, dict):
+            for key in CONTINUATION_KEYS:
+                if holder.get(key) not in (None, ""):
+                    return str(holder[key])
+    return None
+
+
+def check_page_size(value):
+    """``page_size`` as an int 1..MAX_PAGE_SIZE, None when unset; a ConfigurationError naming the option."""
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 1 <= number <= MAX_PAGE_SIZE:
+        raise ConfigurationError("page_size must be 1..%d (hosts per GET sensors page, sent as max_events), got %r"
+                                 % (MAX_PAGE_SIZE, value))
+    return number
+
+
 def _first(raw, keys):
     for key in keys:
         value = raw.get(key)
@@ -157,6 +187,10 @@ def clean_selector(option, value):
     return text
 
 
+def _short(text, limit=80):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def same_sensor_id(left, right):
     return str(left).lower() == str(right).lower()
 
@@ -170,7 +204,7 @@ class KataClient:
 
     def __init__(self, kata_host, external_system_id, client_cert, kata_port=443, client_key=None,
                  client_key_passphrase=None, validate_certs=True, ca_path=None, request_timeout=30.0,
-                 retries=3, warn=None, **http_kwargs):
+                 retries=3, warn=None, page_size=None, max_pages=DEFAULT_MAX_PAGES, **http_kwargs):
         if not kata_host or not str(kata_host).strip():
             raise ConfigurationError("kata_host is required (or set KATA_HOST)")
         if not external_system_id:
@@ -190,7 +224,13 @@ class KataClient:
             port = 0
         if not 1 <= port <= 65535:
             raise ConfigurationError("kata_port must be 1..65535, got %r" % (kata_port,))
+        self.page_size = check_page_size(page_size)
+        if not isinstance(max_pages, int) or max_pages < 1:
+            raise ConfigurationError("max_pages must be a positive integer, got %r" % (max_pages,))
+        self.max_pages = max_pages
         host = url_host(kata_host, "kata_host")
+        # The API documents HTTP 500 as "Repeat the request later": repeated for requests safe to repeat.
+        http_kwargs.setdefault("retry_statuses", RETRY_STATUSES_WITH_500)
         self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (host, port, encode_path_segment(external_system_id))
         self.http = HttpClient(self.base_url, validate_certs=validate_certs, ca_path=ca_path,
                                client_cert=client_cert, client_key=client_key,
@@ -208,13 +248,48 @@ class KataClient:
 
     # ---- sensors -------------------------------------------------------------------------
     def _sensors(self, params=None):
-        body = self._json("GET", "sensors", params)
-        inner = unwrap(body)
-        if isinstance(inner, dict):
-            inner = next((inner[key] for key in ("sensors", "hosts", "items") if key in inner), None)
-        if not isinstance(inner, list):
-            raise _shape_error("GET", self.http.display_path("sensors", params), body, 'no "sensors" list')
-        return read_sensors(body)
+        """Every sensor of every page: ``continuation_token`` is followed until an answer has none.
+
+        Each page repeats the same filters (and ``max_events`` when ``page_size`` is set) over the same
+        kept-alive session. A token seen twice, or more than ``max_pages`` pages, fails instead of looping.
+        A sensor listed on two pages (the list changed while it was read) is kept once.
+        """
+        params = dict(params or {})
+        if self.page_size:
+            params["max_events"] = self.page_size
+        sensors, seen_ids, seen_tokens = [], set(), set()
+        page = 0
+        while True:
+            page += 1
+            body = self._json("GET", "sensors", params or None)
+            inner = unwrap(body)
+            if isinstance(inner, dict):
+                inner = next((inner[key] for key in ("sensors", "hosts", "items") if key in inner), None)
+            if not isinstance(inner, list):
+                raise _shape_error("GET", self.http.display_path("sensors", params or None), body,
+                                   'no "sensors" list')
+            for sensor in read_sensors(body):
+                key = str(_first(sensor, SENSOR_ID_KEYS) or "").lower()
+                if key and key in seen_ids:
+                    continue
+                if key:
+                    seen_ids.add(key)
+                sensors.append(sensor)
+            token = continuation_token(body)
+            if token is None:
+                return sensors
+            display = self.http.display_path("sensors", dict((k, v) for k, v in params.items()
+                                                             if k != "continuation_token"))
+            if token in seen_tokens:
+                raise ApiError("GET %s: page %d of the host list returned a continuation_token already followed "
+                               "(%s): stopping instead of reading the same pages again" % (display, page, _short(token)),
+                               status=200, method="GET", path=display, api_message="repeated continuation_token")
+            if page >= self.max_pages:
+                raise ApiError("GET %s: the host list has more than %d pages (%d hosts so far); stopping (raise "
+                               "page_size to read it in fewer pages)" % (display, self.max_pages, len(sensors)),
+                               status=200, method="GET", path=display, api_message="too many pages")
+            seen_tokens.add(token)
+            params["continuation_token"] = token
 
     def list_sensors(self, sensor_id=None, hostname=None, ip=None):
         params = {"ip": ip, "host": hostname, "sensor_id": sensor_id}
@@ -279,7 +354,9 @@ class KataClient:
                           json_body={"settings": settings}, idempotent=True)
 
     def delete_settings(self, sensor_id, settings_type):
-        self.http.request("DELETE", "settings", params=self._settings_params(sensor_id, settings_type))
+        # Deleting a rule twice leaves the same state: idempotent, so HTTP 500 and lost answers are repeated.
+        self.http.request("DELETE", "settings", params=self._settings_params(sensor_id, settings_type),
+                          idempotent=True)
 
     # ---- tasks ---------------------------------------------------------------------------
     def task_path(self, task_id):

@@ -29,7 +29,7 @@ ALL_HOSTS_LABEL = "all hosts"
 # Module option -> KataClient.resolve_sensor() argument.
 SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "sensor_ip": "ip"}
 
-DEFAULT_PARALLELISM = 8
+DEFAULT_PARALLELISM = 16
 # HttpClient keeps at most 32 connections per host (pool_maxsize); more threads would only wait for one.
 MAX_PARALLELISM = 32
 ENTRY_KEYS = SENSOR_OPTIONS

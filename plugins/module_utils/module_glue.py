@@ -47,6 +47,7 @@ def kata_connection_spec():
         client_cert=dict(type="path", required=True, fallback=(env_fallback, ["KATA_CLIENT_CERT"])),
         client_key=dict(type="path", fallback=(env_fallback, ["KATA_CLIENT_KEY"])),
         client_key_passphrase=dict(type="str", no_log=True, fallback=(env_fallback, ["KATA_CLIENT_KEY_PASSPHRASE"])),
+        page_size=dict(type="int"),
     )
     spec.update(_transport_spec("KATA"))
     return spec
@@ -127,7 +128,8 @@ def kata_client(module):
         external_system_id=params["external_system_id"], client_cert=params["client_cert"],
         client_key=params["client_key"], client_key_passphrase=params["client_key_passphrase"],
         validate_certs=params["validate_certs"], ca_path=params["ca_path"],
-        request_timeout=params["request_timeout"], retries=params["retries"], warn=module.warn),
+        request_timeout=params["request_timeout"], retries=params["retries"], warn=module.warn,
+        page_size=params.get("page_size")),
         connection_problems(params, "kata_port"))
 
 

@@ -38,6 +38,15 @@ HEX = re.compile(r"^[0-9a-fA-F]+$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SETTINGS_TYPES = ("network_isolation", "prevention")
 SHAPES = ("plain", "response", "list")
+# Switches for what the documentation leaves open (issue 15); see FakeCentralNode.reset_switches().
+ALL_GET_REFUSALS = (400, 404, 405)
+ISOLATION_DELETE_MODES = {
+    "remove": None,                                   # DELETE removes the rule (the default)
+    "enabled-false": {"enabled": False},              # DELETE "disables" it: GET still shows it, marked
+    "state-disabled": {"state": "disabled"},
+    "state-expired": {"state": "expired"},
+}
+LINUX_OS = "Ubuntu 22.04.3 LTS"
 
 
 def make_sensor(index, os_name="Windows 10 Enterprise"):
@@ -52,10 +61,13 @@ def make_sensor(index, os_name="Windows 10 Enterprise"):
 
 class FakeCentralNode(FakeHttpsServer):
     def __init__(self, pki_paths, external_system_ids=(DEFAULT_EXTERNAL_SYSTEM_ID,), sensors=3, shape="plain",
-                 task_completion_seconds=1.0, **kwargs):
+                 task_completion_seconds=1.0, page_size=None, **kwargs):
         super(FakeCentralNode, self).__init__(pki_paths["server"], pki_paths["server_key"],
                                               client_ca=pki_paths["ca"], **kwargs)
         self.pki = pki_paths
+        # reset() restores the switches; page_size goes back to this value.
+        self.default_page_size = page_size
+        self.reset_switches()
         self.external_system_ids = set(external_system_ids)
         self.shape = shape
         self.task_completion_seconds = task_completion_seconds
@@ -69,17 +81,76 @@ class FakeCentralNode(FakeHttpsServer):
             self.isolation = {}
             self.prevention = {}
             self.tasks = {}
+            self.page_tokens = {}
+        self.reset_switches()
         self.clear_log()
         self.clear_faults()
+
+    # ---- switches for what the documentation leaves open (issue 15) ---------------------
+    def reset_switches(self):
+        """Back to the documented behaviour; each switch is a plain attribute tests may set.
+
+        - ``page_size``: hosts per ``GET sensors`` page (None: one page, unless the client sends
+          ``max_events``); a page that is not the last carries an opaque ``continuation_token``.
+        - ``page_before_filter``: a page is a slice of the whole list, filtered afterwards (as a server
+          that scans ``max_events`` hosts per request would), so a filtered lookup may get empty pages first.
+        - ``refuse_all_get``: None, or the status (400/404/405) answering ``GET settings?sensor_id=all``
+          (POST and DELETE on ``all`` still work).
+        - ``os_key``: the sensor field holding the operating system (``seed_os``/``seed_linux`` use it).
+        - ``isolation_delete_marker``: None (DELETE removes the isolation rule) or a dict merged into the
+          rule instead, so GET still shows it, e.g. ``{"enabled": False}`` or ``{"state": "disabled"}``.
+        """
+        self.page_size = getattr(self, "default_page_size", None)
+        self.page_before_filter = False
+        self.refuse_all_get = None
+        self.os_key = "os"
+        self.isolation_delete_marker = None
+
+    def seed_os(self, sensor_ids, os_name, key=None):
+        """Give these sensors (IDs, case-insensitive) ``os_name`` under ``key`` (default ``os_key``)."""
+        key = key or self.os_key
+        wanted = set(str(sensor_id).lower() for sensor_id in sensor_ids)
+        with self.state_lock:
+            for sensor in self.sensors:
+                if sensor["sensorId"].lower() in wanted:
+                    if key != "os":
+                        sensor.pop("os", None)
+                    sensor[key] = os_name
+
+    def seed_linux(self, count=1, os_name=LINUX_OS, key=None):
+        """The last ``count`` sensors become Linux hosts; returns their IDs."""
+        ids = [sensor["sensorId"] for sensor in self.sensors[len(self.sensors) - count:]] if count else []
+        self.seed_os(ids, os_name, key)
+        return ids
+
+    def set_os_key(self, key):
+        """Move every sensor's OS field to ``key`` (e.g. ``osName`` or ``platform``)."""
+        with self.state_lock:
+            for sensor in self.sensors:
+                for old in ("os", self.os_key):
+                    if old != key and old in sensor:
+                        sensor[key] = sensor.pop(old)
+            self.os_key = key
 
     @property
     def base_url(self):
         return "%s%s%s/" % (self.url, BASE_PREFIX, sorted(self.external_system_ids)[0])
 
     def sensor_key(self, sensor_id):
-        """The canonical (stored) key of a sensor ID, compared case-insensitively; None if unknown."""
+        """The canonical (stored) key of a sensor ID, compared case-insensitively; None if unknown.
+
+        An index makes this O(1) at 10,000 sensors (the scale benchmark); it is checked on every hit and
+        rebuilt on a miss, so tests may still edit ``self.sensors`` directly.
+        """
         if sensor_id == "all":
             return "all"
+        wanted = str(sensor_id).lower()
+        index = getattr(self, "_sensor_index", {}).get(wanted)
+        if index is not None and index < len(self.sensors) and self.sensors[index]["sensorId"].lower() == wanted:
+            return self.sensors[index]["sensorId"]
+        self._sensor_index = {}
+        for position, sensor in enumerate(self.sensors):
+            self._sensor_index.setdefault(sensor["sensorId"].lower(), position)
         for sensor in self.sensors:
             if sensor["sensorId"].lower() == str(sensor_id).lower():
                 return sensor["sensorId"]
@@ -115,7 +186,8 @@ class FakeCentralNode(FakeHttpsServer):
 
     def dump_state(self):
         return {"sensors": self.sensors, "isolation": self.isolation, "prevention": self.prevention,
-                "tasks": self.tasks, "shape": self.shape}
+                "tasks": self.tasks, "shape": self.shape, "page_size": self.page_size,
+                "refuse_all_get": self.refuse_all_get, "isolation_delete_marker": self.isolation_delete_marker}
 
     def load_state(self, state):
         if "sensors" in state:
@@ -124,6 +196,9 @@ class FakeCentralNode(FakeHttpsServer):
             self.set_prevention(sensor_id, objects)
         for sensor_id, settings in (state.get("isolation") or {}).items():
             self.set_isolation(sensor_id, settings)
+        for switch in ("page_size", "page_before_filter", "refuse_all_get", "isolation_delete_marker"):
+            if switch in state:
+                setattr(self, switch, state[switch])
         if "shape" in state:
             if state["shape"] not in SHAPES:
                 raise ValueError("shape must be one of %s" % ", ".join(SHAPES))
@@ -153,19 +228,48 @@ class FakeCentralNode(FakeHttpsServer):
         return {key: value}
 
     def _sensors(self, request):
-        unknown = set(request.query) - {"ip", "host", "sensor_id"}
+        unknown = set(request.query) - {"ip", "host", "sensor_id", "max_events", "continuation_token",
+                                        "max_timeout"}
         if unknown:
             return json_error(400, "Incorrect parameters: %s" % ", ".join(sorted(unknown)))
+        limit = self.page_size
+        if "max_events" in request.query:
+            text = request.query["max_events"]
+            if not text.isdigit() or int(text) < 1:
+                return json_error(400, "Incorrect parameters: max_events must be a positive integer")
+            limit = min(limit, int(text)) if limit else int(text)
+        filters = tuple(sorted((key, value) for key, value in request.query.items()
+                               if key in ("ip", "host", "sensor_id")))
+        offset = 0
+        if "continuation_token" in request.query:
+            page = self.page_tokens.get(request.query["continuation_token"])
+            if page is None:
+                return json_error(400, "Incorrect parameters: unknown continuation_token")
+            if page[0] != filters:
+                return json_error(400, "Incorrect parameters: continuation_token was issued for other filters")
+            offset = page[1]
         found = []
-        for sensor in self.sensors:
+        scanned = self.sensors
+        if limit and self.page_before_filter:
+            scanned = self.sensors[offset:offset + limit]
+        for sensor in scanned:
             if "ip" in request.query and sensor["ip"] != request.query["ip"]:
                 continue
             if "host" in request.query and sensor["host"] != request.query["host"]:
                 continue
             if "sensor_id" in request.query and sensor["sensorId"].lower() != request.query["sensor_id"].lower():
                 continue
-            found.append(copy.deepcopy(sensor))
-        return Response(200, self._wrap("sensors", found))
+            found.append(sensor)
+        if not limit:
+            return Response(200, self._wrap("sensors", copy.deepcopy(found)))
+        total = len(self.sensors) if self.page_before_filter else len(found)
+        # Only the page is copied: copying the whole list for each page is quadratic at 10,000 sensors.
+        body = self._wrap("sensors", copy.deepcopy(found if self.page_before_filter else found[offset:offset + limit]))
+        if offset + limit < total:
+            token = uuid.uuid4().hex
+            self.page_tokens[token] = (filters, offset + limit)
+            (body["response"] if self.shape == "response" else body)["continuation_token"] = token
+        return Response(200, body)
 
     def _settings(self, request):
         settings_type = request.query.get("settings_type")
@@ -179,13 +283,19 @@ class FakeCentralNode(FakeHttpsServer):
         key = self.sensor_key(sensor_param)
         if key is None:
             return json_error(404, "Specified host not found: %s" % sensor_param)
+        if key == "all" and request.method == "GET" and self.refuse_all_get:
+            return json_error(self.refuse_all_get, "Incorrect parameters: sensor_id=all is supported for POST and "
+                              "DELETE only")
         store = self.isolation if settings_type == "network_isolation" else self.prevention
         if request.method == "GET":
             if settings_type == "prevention":
                 return Response(200, self._wrap("settings", {"objects": copy.deepcopy(store.get(key, []))}))
             return Response(200, self._wrap("settings", copy.deepcopy(store.get(key, {}))))
         if request.method == "DELETE":
-            store.pop(key, None)
+            if settings_type == "network_isolation" and self.isolation_delete_marker and key in store:
+                store[key] = dict(store[key], **copy.deepcopy(self.isolation_delete_marker))
+            else:
+                store.pop(key, None)
             return Response(200, {})
         if request.method != "POST":
             return json_error(405, "method not allowed")
@@ -371,13 +481,27 @@ def main(argv=None):
     parser.add_argument("--external-system-id", default=DEFAULT_EXTERNAL_SYSTEM_ID)
     parser.add_argument("--shape", choices=SHAPES, default="plain", help="response body shape")
     parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--page-size", type=int, help="hosts per GET sensors page (default: one page)")
+    parser.add_argument("--page-before-filter", action="store_true",
+                        help="page the whole list, then filter each page (filtered lookups may get empty pages)")
+    parser.add_argument("--refuse-all-get", type=int, choices=ALL_GET_REFUSALS,
+                        help="answer GET settings?sensor_id=all with this status")
+    parser.add_argument("--linux", type=int, default=0, metavar="N", help="the last N sensors are Linux hosts")
+    parser.add_argument("--os-key", default="os", help="the sensor field holding the OS (default %(default)s)")
+    parser.add_argument("--isolation-delete", choices=sorted(ISOLATION_DELETE_MODES), default="remove",
+                        help="what an isolation DELETE does: remove the rule, or keep it marked disabled/expired")
     parser.add_argument("--info-file", help="also write the connection info JSON to this file")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     paths = pki.generate(args.pki_dir)
     fake = FakeCentralNode(paths, external_system_ids=(args.external_system_id,), sensors=args.sensors,
                            shape=args.shape, host=args.host, port=args.port, latency_ms=args.latency_ms,
-                           verbose=args.verbose)
+                           verbose=args.verbose, page_size=args.page_size)
+    fake.refuse_all_get = args.refuse_all_get
+    fake.page_before_filter = args.page_before_filter
+    fake.isolation_delete_marker = ISOLATION_DELETE_MODES[args.isolation_delete]
+    fake.set_os_key(args.os_key)
+    fake.seed_linux(args.linux)
     fake.start()
     info = {"url": fake.url, "kata_host": args.host, "kata_port": fake.port,
             "external_system_id": args.external_system_id, "ca_path": paths["ca"],

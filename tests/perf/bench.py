@@ -28,12 +28,17 @@ the requests are counted from its log afterwards. Times measured per run:
 
 ``--scale 50,200,1000`` runs fleet mode only at each N and records the peak resident memory of the
 module process (``ru_maxrss`` of the interpreter's child, read with ``os.wait4`` by an interpreter
-wrapper set as ``ansible_python_interpreter``).
+wrapper set as ``ansible_python_interpreter``). ``--scale-scenarios`` picks what runs at each N: ``d``
+(fleet, sensor IDs), ``g`` (fleet, ``sensor_filter: {}``, which reads every ``GET sensors`` page) and
+``i`` (the inventory plugin, ``ansible-inventory --list``, peak RSS of that process); ``--page-size P``
+makes the fake page ``GET sensors`` by P hosts.
 
 Usage::
 
     .venv/bin/python -m tests.perf.bench --sensors 25 --latency-ms 50
     .venv/bin/python -m tests.perf.bench --scale 50,200,1000 --latency-ms 50
+    .venv/bin/python -m tests.perf.bench --scale 1000,10000 --scale-scenarios dgi --page-size 100 \
+        --parallelism 32 --runs converged
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,6 +51,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -65,7 +71,14 @@ RESULTS_DIR = os.path.join(PERF_DIR, "results")
 DEFAULT_SENSORS = 25
 DEFAULT_LATENCY_MS = 50
 DEFAULT_FORKS = 5          # ansible-core's default
-DEFAULT_PARALLELISM = 8    # kata_prevention's default
+
+def _module_default_parallelism():
+    """kata_sensors.DEFAULT_PARALLELISM, read from the source (the bench does not import module_utils)."""
+    with open(os.path.join(REPO_ROOT, "plugins", "module_utils", "kata_sensors.py")) as handle:
+        return int(re.search(r"^DEFAULT_PARALLELISM = (\d+)", handle.read(), re.M).group(1))
+
+
+DEFAULT_PARALLELISM = _module_default_parallelism()    # kata_prevention's default
 
 # The list every sensor must end with: one SHA256 and one MD5 rule.
 BENCH_HASHES = [
@@ -88,6 +101,12 @@ SCENARIOS = collections.OrderedDict([
            "extra_vars": {"bench_verify_write": False}}),
     # Not in the default set: (a) as a loop on localhost instead of inventory hosts and forks.
     ("f", {"label": "(f) uri GET + blind POST, loop", "playbook": "uri_loop.yml", "inventory": "localhost"}),
+    # Scale runs: fleet mode over every listed sensor (reads every GET sensors page first).
+    ("g", {"label": "(g) fleet mode, sensor_filter: {} (every page)", "playbook": "fleet_filter.yml",
+           "inventory": "localhost"}),
+    # Scale runs: the inventory plugin, ansible-inventory --list (not a playbook).
+    ("i", {"label": "(i) inventory plugin kata_sensors, ansible-inventory --list", "playbook": None,
+           "inventory": None}),
 ])
 DEFAULT_SCENARIOS = "abcd"
 RUNS = ("changing", "converged")
@@ -151,10 +170,11 @@ def machine():
 class FakeProcess:
     """The fake Central Node as a separate process, driven through its control API."""
 
-    def __init__(self, workdir, sensors, latency_ms, pki_dir=None):
+    def __init__(self, workdir, sensors, latency_ms, pki_dir=None, page_size=None):
         self.workdir = workdir
         self.sensors = sensors
         self.latency_ms = latency_ms
+        self.page_size = page_size
         self.pki_dir = pki_dir or os.path.join(workdir, "pki")
         self.info_file = os.path.join(workdir, "fake-%d.json" % sensors)
         self.proc = None
@@ -167,7 +187,8 @@ class FakeProcess:
         self.stdout = open(os.path.join(self.workdir, "fake-%d.log" % self.sensors), "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fakes.central_node", "--pki-dir", self.pki_dir, "--sensors",
-             str(self.sensors), "--latency-ms", str(self.latency_ms), "--info-file", self.info_file],
+             str(self.sensors), "--latency-ms", str(self.latency_ms), "--info-file", self.info_file]
+            + (["--page-size", str(self.page_size)] if self.page_size else []),
             cwd=REPO_ROOT, stdout=self.stdout, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while True:
@@ -358,8 +379,53 @@ class Bench:
         })
         return env
 
+    def run_inventory(self, run="converged"):
+        """One timed ``ansible-inventory --list`` with the kata_sensors plugin; peak RSS of that process."""
+        scenario = SCENARIOS["i"]
+        sensor_ids = self.fake.sensor_ids
+        self.fake.control("DELETE", "log")
+        self.counter += 1
+        tag = "N%d-%d-i" % (len(sensor_ids), self.counter)
+        config = os.path.join(self.workdir, "bench-%s.kata_sensors.yml" % tag)
+        with open(config, "w") as handle:
+            handle.write("plugin: kaspersky.edr.kata_sensors\n")
+        output_file = os.path.join(self.workdir, "inventory-%s.json" % tag)
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", config, "--list",
+                   "--output", output_file]
+        load_before = loadavg()
+        with open(os.path.join(self.workdir, "ansible-%s.log" % tag), "w") as output:
+            started = time.monotonic()
+            proc = subprocess.Popen(command, env=self.env(), cwd=self.workdir, stdout=output, stderr=subprocess.STDOUT)
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            wall = time.monotonic() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        counts = count_requests(self.fake.log(), sensor_ids, self.fake.latency_ms)
+        listed = 0
+        if os.path.exists(output_file):
+            with open(output_file) as handle:
+                listed = len(json.load(handle).get("_meta", {}).get("hostvars", {}))
+        result = collections.OrderedDict([
+            ("scenario", "i"), ("label", scenario["label"]), ("run", run), ("sensors", len(sensor_ids)),
+            ("latency_ms", self.fake.latency_ms), ("rc", proc.returncode),
+            ("ok", proc.returncode == 0 and listed == len(sensor_ids)), ("wall_s", round(wall, 3)),
+            ("task_s", round(wall, 3)), ("playbook_s", None), ("hosts_listed", listed),
+        ])
+        result.update(counts)
+        result["load_before"] = load_before
+        result["load_after"] = loadavg()
+        result["peak_rss_kb"] = usage.ru_maxrss
+        if not result["ok"]:
+            result["error"] = "rc=%s, %d of %d hosts listed; see %s" % (proc.returncode, listed, len(sensor_ids),
+                                                                       output.name)
+        self.say("  %-55s %-9s wall %7.2f s  %6d requests  %d hosts  peak RSS %.1f MiB%s" % (
+            scenario["label"], run, wall, counts["requests"], listed, usage.ru_maxrss / 1024.0,
+            "" if result["ok"] else "  FAILED: %s" % result["error"]))
+        return result
+
     def run(self, key, run, rss=False):
         """One timed ansible-playbook run of scenario ``key``; ``run`` is ``changing`` or ``converged``."""
+        if key == "i":
+            return self.run_inventory(run)
         scenario = SCENARIOS[key]
         sensor_ids = self.fake.sensor_ids
         self.fake.seed([] if run == "changing" else BENCH_OBJECTS)
@@ -443,7 +509,7 @@ def floor_s(sensors, latency_ms, parallelism, requests_per_sensor=1):
 
 def run_comparison(sensors=DEFAULT_SENSORS, latency_ms=DEFAULT_LATENCY_MS, scenarios=DEFAULT_SCENARIOS,
                    forks=DEFAULT_FORKS, parallelism=DEFAULT_PARALLELISM, runs=RUNS, workdir=None, log=print,
-                   plan=None):
+                   plan=None, page_size=None):
     """Run the side-by-side comparison; returns the result document (see docs/performance.md).
 
     ``plan`` (a list of ``(scenario, run)``) replaces ``scenarios`` x ``runs``.
@@ -463,7 +529,7 @@ def run_comparison(sensors=DEFAULT_SENSORS, latency_ms=DEFAULT_LATENCY_MS, scena
     ])
     started = time.monotonic()
     try:
-        with FakeProcess(workdir, sensors, latency_ms) as fake:
+        with FakeProcess(workdir, sensors, latency_ms, page_size=page_size) as fake:
             bench = Bench(workdir, fake, forks=forks, parallelism=parallelism, log=log)
             for key, run in plan:
                 document["results"].append(bench.run(key, run))
@@ -479,26 +545,35 @@ def run_comparison(sensors=DEFAULT_SENSORS, latency_ms=DEFAULT_LATENCY_MS, scena
 
 
 def run_scale(sizes, latency_ms=DEFAULT_LATENCY_MS, parallelism=DEFAULT_PARALLELISM, runs=RUNS, workdir=None,
-              rss=True, log=print):
-    """Fleet mode only at each N of ``sizes``; peak RSS of the module process with ``rss``."""
+              rss=True, log=print, scenarios="d", page_size=None):
+    """``scenarios`` (d, g, i) at each N of ``sizes``; peak RSS of the module (or inventory) process with ``rss``.
+
+    ``page_size`` makes the fake page ``GET sensors`` (the clients send no ``max_events``).
+    """
     own = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix="kaspersky-edr-bench-")
     document = collections.OrderedDict([
         ("kind", "scale"), ("date", datetime.datetime.now().isoformat(timespec="seconds")),
         ("machine", machine()), ("load_start", loadavg()),
         ("params", {"sizes": list(sizes), "latency_ms": latency_ms, "parallelism": parallelism,
-                    "runs": list(runs), "hashes": BENCH_HASHES, "rss": rss}),
+                    "runs": list(runs), "hashes": BENCH_HASHES, "rss": rss, "scenarios": list(scenarios),
+                    "page_size": page_size}),
         ("results", []), ("workdir", workdir),
     ])
     started = time.monotonic()
     try:
         for size in sizes:
-            with FakeProcess(workdir, size, latency_ms) as fake:
+            with FakeProcess(workdir, size, latency_ms, page_size=page_size) as fake:
                 bench = Bench(workdir, fake, parallelism=parallelism, log=log)
-                for run in runs:
-                    result = bench.run("d", run, rss=rss)
-                    result["floor_s"] = round(floor_s(size, latency_ms, parallelism), 3)
-                    document["results"].append(result)
+                for key in scenarios:
+                    for run in (runs if key != "i" else ["converged"]):
+                        result = bench.run(key, run, rss=rss)
+                        # (g) and (i) first read the host list, one page after the other.
+                        floor = result["kinds"].get("GET sensors", 0) * latency_ms / 1000.0
+                        if key != "i":
+                            floor += floor_s(size, latency_ms, parallelism)
+                        result["floor_s"] = round(floor, 3)
+                        document["results"].append(result)
     finally:
         if own and all(result["ok"] for result in document["results"]):
             shutil.rmtree(workdir, ignore_errors=True)
@@ -618,27 +693,51 @@ def acceptance(document, speedup=5.0, floor_factor=2.0):
 def scale_table(document):
     params = document["params"]
     lines = [
-        "kata_prevention fleet mode scaling: L=%d ms per request, parallelism=%d" % (
-            params["latency_ms"], params["parallelism"]),
+        "kata_prevention fleet mode scaling: L=%d ms per request, parallelism=%d, fake pages GET sensors by %s" % (
+            params["latency_ms"], params["parallelism"], params.get("page_size") or "- (one page)"),
         machine_line(document),
         "",
-        "| N | run | wall s | task s | span s | floor s | task/floor | span/floor | req/sensor | writes | "
-        "TLS conns | peak RSS MiB |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | scenario | run | wall s | task s | span s | floor s | task/floor | span/floor | requests | "
+        "GET sensors | writes | TLS conns | peak RSS MiB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in document["results"]:
         floor = result["floor_s"]
-        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %s |" % (
-            result["sensors"], result["run"] + ("" if result["ok"] else " **FAILED**"), _fmt(result["wall_s"]),
-            _fmt(result["task_s"]), _fmt(result["span_s"]), _fmt(floor), _fmt((result["task_s"] or 0) / floor, "%.1f"),
-            _fmt(result["span_s"] / floor, "%.1f"), _fmt(result["requests_per_sensor"]), result["writes"],
-            result["tls_connections"],
+        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d | %s |" % (
+            result["sensors"], result.get("scenario", "d"), result["run"] + ("" if result["ok"] else " **FAILED**"),
+            _fmt(result["wall_s"]), _fmt(result["task_s"]), _fmt(result["span_s"]), _fmt(floor),
+            _fmt((result["task_s"] or 0) / floor, "%.1f") if floor else "-",
+            _fmt(result["span_s"] / floor, "%.1f") if floor else "-", result["requests"],
+            result["kinds"].get("GET sensors", 0), result["writes"], result["tls_connections"],
             _fmt(result["peak_rss_kb"] / 1024.0, "%.1f") if result.get("peak_rss_kb") else "-"))
     lines.append("")
-    lines.append("floor = N*L/parallelism (one request per sensor); peak RSS = ru_maxrss of the module process "
-                 "(os.wait4 in an interpreter wrapper)")
+    lines.append("scenarios: d = fleet, sensors: IDs; g = fleet, sensor_filter: {} (reads every GET sensors page); "
+                 "i = inventory plugin (ansible-inventory --list; task = wall)")
+    lines.append("floor = N*L/parallelism (one request per sensor) + pages*L (the list is read page after page); "
+                 "peak RSS = ru_maxrss of the module process (os.wait4 in an interpreter wrapper), for (i) of "
+                 "ansible-inventory")
+    for check in scale_acceptance(document):
+        lines.append("%s: %s (%s)" % (check["check"], "met" if check["met"] else "NOT met", check["detail"]))
     lines.append("total benchmark time %.1f s" % document["total_s"])
     return "\n".join(lines)
+
+
+def scale_acceptance(document, sensors=10000, task_limit=30.0, rss_limit_mib=256.0):
+    """Issue 15: a converged fleet check of 10,000 sensors at parallelism 32, L=50 ms, under 30 s of module
+    time and 256 MiB of peak RSS; evaluated on each converged fleet run (d, g) at that N."""
+    checks = []
+    params = document["params"]
+    for result in document["results"]:
+        if result["sensors"] != sensors or result.get("scenario") not in ("d", "g") or result["run"] != "converged":
+            continue
+        rss = (result.get("peak_rss_kb") or 0) / 1024.0
+        met = bool(result["ok"] and result["task_s"] is not None and result["task_s"] < task_limit
+                   and 0 < rss < rss_limit_mib)
+        checks.append({"check": "issue 15: converged fleet (%s) at N=%d, L=%d ms, parallelism %d under %g s module "
+                                "time and %g MiB peak RSS" % (result["scenario"], sensors, params["latency_ms"],
+                                                              params["parallelism"], task_limit, rss_limit_mib),
+                       "met": met, "detail": "%.2f s module (task) time, %.1f MiB" % (result["task_s"] or 0, rss)})
+    return checks
 
 
 def write_json(document, path=None):
@@ -672,6 +771,10 @@ def main(argv=None):
     parser.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM, help="fleet mode parallelism")
     parser.add_argument("--scale", metavar="N,N,...",
                         help="fleet mode only, at each N (e.g. 50,200,1000), with the peak RSS of the module")
+    parser.add_argument("--scale-scenarios", default="d", metavar="LETTERS",
+                        help="with --scale: d (fleet, sensor IDs), g (fleet, sensor_filter: {}), i (inventory plugin); "
+                             "default %(default)s")
+    parser.add_argument("--page-size", type=int, metavar="P", help="the fake pages GET sensors by P hosts")
     parser.add_argument("--json", metavar="PATH", help="where to write the JSON (default tests/perf/results/)")
     parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the 1-minute load average to drop below --max-load")
@@ -695,12 +798,15 @@ def main(argv=None):
     sys.stdout.flush()
     if args.scale:
         sizes = [int(size) for size in args.scale.split(",") if size.strip()]
+        if set(args.scale_scenarios) - set("dgi"):
+            parser.error("--scale-scenarios takes the letters d, g and i")
         document = run_scale(sizes, latency_ms=args.latency_ms, parallelism=args.parallelism, runs=runs,
-                             workdir=workdir)
+                             workdir=workdir, scenarios=args.scale_scenarios, page_size=args.page_size)
         table = scale_table(document)
     else:
         document = run_comparison(sensors=args.sensors, latency_ms=args.latency_ms, scenarios=args.scenarios,
-                                  forks=args.forks, parallelism=args.parallelism, runs=runs, workdir=workdir)
+                                  forks=args.forks, parallelism=args.parallelism, runs=runs, workdir=workdir,
+                                  page_size=args.page_size)
         table = comparison_table(document)
     path = write_json(document, args.json)
     print("")
