@@ -43,7 +43,7 @@ def gitops(run_playbook, tmp_path, lists, check=False, diff=False, args=(), **ex
 
 
 def debug_lines(run, task_name="Show the drift per target"):
-    return [item["msg"] for item in run.result(task_name)["results"]]
+    return run.result(task_name)["msg"]
 
 
 def junit(tmp_path):

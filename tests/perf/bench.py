@@ -47,6 +47,7 @@ __metaclass__ = type
 
 import argparse
 import collections
+import hashlib
 import datetime
 import json
 import os
@@ -104,6 +105,13 @@ SCENARIOS = collections.OrderedDict([
     # Scale runs: fleet mode over every listed sensor (reads every GET sensors page first).
     ("g", {"label": "(g) fleet mode, sensor_filter: {} (every page)", "playbook": "fleet_filter.yml",
            "inventory": "localhost"}),
+    # GitOps policy (issue 14): every host its own two hashes plus an all-hosts list. (p) is the per-host
+    # loop that playbooks/prevention_gitops.yml was before kata_prevention_policy; (q) is that playbook now.
+    ("p", {"label": "(p) GitOps policy, per-host kata_prevention loop (old playbook)", "playbook": "gitops_loop.yml",
+           "inventory": "localhost", "policy": True}),
+    ("q", {"label": "(q) GitOps policy, kata_prevention_policy (prevention_gitops.yml)",
+           "playbook_path": os.path.join(REPO_ROOT, "playbooks", "prevention_gitops.yml"), "inventory": "localhost",
+           "policy": True}),
     # Scale runs: the inventory plugin, ansible-inventory --list (not a playbook).
     ("i", {"label": "(i) inventory plugin kata_sensors, ansible-inventory --list", "playbook": None,
            "inventory": None}),
@@ -295,6 +303,31 @@ def count_requests(log, sensor_ids, latency_ms):
     }
 
 
+def policy_hash(name):
+    return hashlib.sha256(name.encode("ascii")).hexdigest()
+
+
+def bench_policy(sensors):
+    """The GitOps policy of the (p)/(q) scenarios: two hashes of its own per host, one for all hosts."""
+    policy = {"all": [policy_hash("all hosts")]}
+    for index, sensor in enumerate(sensors):
+        policy[sensor["host"]] = [policy_hash("host %d a" % index), policy_hash("host %d b" % index)]
+    return policy
+
+
+def policy_state(policy, sensors):
+    """The fake's prevention state in which every target holds exactly its policy list."""
+    by_host = dict((sensor["host"], sensor["sensorId"]) for sensor in sensors)
+    return dict((by_host.get(target, target), [{"file": {"sha256": value}} for value in hashes])
+                for target, hashes in policy.items())
+
+
+def policy_converged(prevention, policy, sensors):
+    wanted = policy_state(policy, sensors)
+    return all(sorted(str(value).lower() for obj in prevention.get(target) or [] for value in obj["file"].values())
+               == sorted(obj["file"]["sha256"] for obj in objects) for target, objects in wanted.items())
+
+
 def all_converged(prevention, sensor_ids):
     """True when every sensor's list holds every benchmark hash."""
     wanted = set(BENCH_HASHES)
@@ -349,6 +382,10 @@ class Bench:
                        "bench_hashes": BENCH_HASHES, "bench_objects": BENCH_OBJECTS,
                        "bench_sensor_ids": self.fake.sensor_ids, "bench_parallelism": self.parallelism,
                        "bench_verify_write": True}, handle)
+        self.policy = bench_policy(info["sensors"])
+        self.policy_file = os.path.join(self.workdir, "prevention-lists-%d.json" % tag)
+        with open(self.policy_file, "w") as handle:
+            json.dump(self.policy, handle)
 
     def env(self, rss=False):
         info = self.fake.info
@@ -429,15 +466,24 @@ class Bench:
         scenario = SCENARIOS[key]
         sensor_ids = self.fake.sensor_ids
         self.fake.seed([] if run == "changing" else BENCH_OBJECTS)
+        if scenario.get("policy") and run == "converged":
+            self.fake.control("POST", "state", {"prevention": policy_state(self.policy, self.fake.info["sensors"])})
+            self.fake.control("DELETE", "log")
         self.counter += 1
         tag = "N%d-%d-%s-%s" % (len(sensor_ids), self.counter, key, run)
         timings_file = os.path.join(self.workdir, "timings-%s.json" % tag)
         output_file = os.path.join(self.workdir, "ansible-%s.log" % tag)
         inventory = self.inventory if scenario["inventory"] == "sensors" else "localhost,"
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-                   "-e", "@" + self.vars_file, os.path.join(PLAYBOOKS, scenario["playbook"])]
+                   "-e", "@" + self.vars_file,
+                   scenario.get("playbook_path") or os.path.join(PLAYBOOKS, scenario["playbook"])]
         if scenario.get("extra_vars"):
             command += ["-e", json.dumps(scenario["extra_vars"])]
+        # A play's ansible_python_interpreter (prevention_gitops.yml sets one) beats the environment's.
+        command += ["-e", json.dumps({"ansible_python_interpreter": self.rss_wrapper if rss else sys.executable})]
+        if scenario.get("policy"):
+            command += ["-e", json.dumps({"prevention_gitops_file": self.policy_file,
+                                          "prevention_gitops_report_dir": os.path.join(self.workdir, "report")})]
         env = self.env(rss=rss)
         env["BENCH_TIMINGS"] = timings_file
         if rss and os.path.exists(self.rss_log):
@@ -457,7 +503,10 @@ class Bench:
         tasks = [task for task in timings.get("tasks", []) if task.get("end")]
         task_s = round(max(task["end"] for task in tasks) - min(task["start"] for task in tasks), 3) if tasks \
             else None
-        converged = all_converged(self.fake.prevention(), sensor_ids)
+        if scenario.get("policy"):
+            converged = policy_converged(self.fake.prevention(), self.policy, self.fake.info["sensors"])
+        else:
+            converged = all_converged(self.fake.prevention(), sensor_ids)
         result = collections.OrderedDict([
             ("scenario", key), ("label", scenario["label"]), ("run", run), ("sensors", len(sensor_ids)),
             ("latency_ms", self.fake.latency_ms), ("rc", proc.returncode),
@@ -678,6 +727,18 @@ def acceptance(document, speedup=5.0, floor_factor=2.0):
                            "detail": "%.1fx by wall time (%.2f s vs %.2f s), %s by task time" % (
                                factor, fleet["wall_s"], base["wall_s"],
                                "%.1fx" % task_factor if task_factor else "-")})
+    loop, policy = by_key.get(("p", "changing")), by_key.get(("q", "changing"))
+    if loop and policy:
+        factor = loop["wall_s"] / policy["wall_s"]
+        checks.append({"check": "policy module >= 20x faster than the per-host loop, enforcing run, by wall time",
+                       "met": factor >= 20, "value": round(factor, 2),
+                       "detail": "%.1fx (%.2f s vs %.2f s)" % (factor, policy["wall_s"], loop["wall_s"])})
+    fleet, policy = by_key.get(("d", "converged")), by_key.get(("q", "converged"))
+    if fleet and policy:
+        ratio = policy["wall_s"] / fleet["wall_s"]
+        checks.append({"check": "converged policy run within 2x of the converged fleet run, by wall time",
+                       "met": ratio <= 2, "value": round(ratio, 2),
+                       "detail": "%.2f s vs %.2f s = %.2fx" % (policy["wall_s"], fleet["wall_s"], ratio)})
     fleet, floor = by_key.get(("d", "converged")), document["floor_s"]
     if fleet and floor:
         for measure in ("span_s", "task_s", "wall_s"):
@@ -764,16 +825,17 @@ def main(argv=None):
     parser.add_argument("--latency-ms", "-l", type=int, default=DEFAULT_LATENCY_MS,
                         help="L, the fake's delay per request (default %(default)s)")
     parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
-                        help="letters of the scenarios to run: a b c d, and e (fleet with verify_write: false) "
-                             "and f (uri as a loop); default %(default)s")
+                        help="letters of the scenarios to run: a b c d, and e (fleet with verify_write: false), "
+                             "f (uri as a loop), p and q (GitOps policy: old per-host loop, kata_prevention_policy); "
+                             "default %(default)s")
     parser.add_argument("--runs", default=",".join(RUNS), help="changing,converged (default both)")
     parser.add_argument("--forks", type=int, default=DEFAULT_FORKS, help="ansible forks for (a) and (c)")
     parser.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM, help="fleet mode parallelism")
     parser.add_argument("--scale", metavar="N,N,...",
                         help="fleet mode only, at each N (e.g. 50,200,1000), with the peak RSS of the module")
     parser.add_argument("--scale-scenarios", default="d", metavar="LETTERS",
-                        help="with --scale: d (fleet, sensor IDs), g (fleet, sensor_filter: {}), i (inventory plugin); "
-                             "default %(default)s")
+                        help="with --scale: d (fleet, sensor IDs), g (fleet, sensor_filter: {}), i (inventory plugin), "
+                             "q (kata_prevention_policy, a list per host); default %(default)s")
     parser.add_argument("--page-size", type=int, metavar="P", help="the fake pages GET sensors by P hosts")
     parser.add_argument("--json", metavar="PATH", help="where to write the JSON (default tests/perf/results/)")
     parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -798,8 +860,8 @@ def main(argv=None):
     sys.stdout.flush()
     if args.scale:
         sizes = [int(size) for size in args.scale.split(",") if size.strip()]
-        if set(args.scale_scenarios) - set("dgi"):
-            parser.error("--scale-scenarios takes the letters d, g and i")
+        if set(args.scale_scenarios) - set("dgiq"):
+            parser.error("--scale-scenarios takes the letters d, g, i and q")
         document = run_scale(sizes, latency_ms=args.latency_ms, parallelism=args.parallelism, runs=runs,
                              workdir=workdir, scenarios=args.scale_scenarios, page_size=args.page_size)
         table = scale_table(document)
