@@ -110,6 +110,27 @@ def url_host(value, option):
                              "(the port has its own option), got %r" % (option, host))
 
 
+def check_port(value, option):
+    """``value`` as a TCP port, or a ConfigurationError naming ``option``."""
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ConfigurationError("%s must be 1..65535, got %r" % (option, value))
+    return port
+
+
+class Closing:
+    """``with client:`` closes the client (its ``close()``) at the end of the block."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
 def check_request_timeout(value):
     """``value`` as seconds, or a ConfigurationError naming ``request_timeout``.
 
@@ -313,7 +334,7 @@ def _no_passphrase():
     raise ssl.SSLError("the client key is encrypted and client_key_passphrase is not set")
 
 
-class HttpClient:
+class HttpClient(Closing):
     """A keep-alive HTTPS session with retries, used by the product-specific clients.
 
     ``base_url`` ends with a slash; ``path`` arguments are relative to it and appear in
@@ -362,12 +383,6 @@ class HttpClient:
 
     def close(self):
         self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def request(self, method, path, params=None, json_body=None, headers=None, idempotent=None,
                 data=None, ok_statuses=None):

@@ -18,8 +18,10 @@ import re
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     RETRY_STATUSES_WITH_500,
     ApiError,
+    Closing,
     ConfigurationError,
     HttpClient,
+    check_port,
     encode_path_segment,
     require_json,
     url_host,
@@ -199,7 +201,7 @@ class SensorNotFound(ApiError):
     pass
 
 
-class KataClient:
+class KataClient(Closing):
     """One Central Node connection for the length of a module run."""
 
     def __init__(self, kata_host, external_system_id, client_cert, kata_port=443, client_key=None,
@@ -218,12 +220,7 @@ class KataClient:
         if not client_cert:
             raise ConfigurationError("client_cert is required (or set KATA_CLIENT_CERT): the Central Node "
                                      "only accepts mutual TLS")
-        try:
-            port = int(kata_port)
-        except (TypeError, ValueError):
-            port = 0
-        if not 1 <= port <= 65535:
-            raise ConfigurationError("kata_port must be 1..65535, got %r" % (kata_port,))
+        port = check_port(kata_port, "kata_port")
         self.page_size = check_page_size(page_size)
         if not isinstance(max_pages, int) or max_pages < 1:
             raise ConfigurationError("max_pages must be a positive integer, got %r" % (max_pages,))

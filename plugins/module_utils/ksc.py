@@ -30,8 +30,10 @@ import json
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     ApiError,
+    Closing,
     ConfigurationError,
     HttpClient,
+    check_port,
     decode_json,
     extract_api_message,
     require_json,
@@ -205,7 +207,7 @@ class HostNotFound(ApiError):
 
 
 # ---- the client -----------------------------------------------------------------------------
-class KscClient:
+class KscClient(Closing):
     """One KSC Administration Server session for the length of a module run."""
 
     def __init__(self, ksc_host, ksc_username, ksc_password, ksc_port=DEFAULT_PORT, ksc_domain=None,
@@ -220,12 +222,7 @@ class KscClient:
             raise ConfigurationError("ksc_username is required (or set KSC_USERNAME)")
         if ksc_password is None or ksc_password == "":
             raise ConfigurationError("ksc_password is required (or set KSC_PASSWORD)")
-        try:
-            port = int(ksc_port)
-        except (TypeError, ValueError):
-            port = 0
-        if not 1 <= port <= 65535:
-            raise ConfigurationError("ksc_port must be 1..65535, got %r" % (ksc_port,))
+        port = check_port(ksc_port, "ksc_port")
         host = url_host(host, "ksc_host")
         if any(char in '"\\' or not " " <= char <= "~" for char in ksc_domain or ""):
             raise ConfigurationError("ksc_domain must be a domain name in printable ASCII without '\"' or '\\', "
@@ -247,12 +244,6 @@ class KscClient:
 
     def close(self):
         self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     # ---- session ---------------------------------------------------------------------------
     def login(self):

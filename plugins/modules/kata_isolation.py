@@ -149,13 +149,12 @@ seealso:
 """
 
 EXAMPLES = r"""
+# The connection options (kata_host, external_system_id, client_cert, client_key, ca_path) are set once
+# per play with module_defaults group/kaspersky.edr.kata, or come from the KATA_* environment variables;
+# kaspersky.edr.kata_sensor_info's examples show them.
+
 - name: Isolate a host for 4 hours, keep the KSC server and DNS reachable
   kaspersky.edr.kata_isolation:
-    kata_host: kata-cn.example.com
-    external_system_id: 4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d
-    client_cert: /etc/ansible/kata/client.pem
-    client_key: /etc/ansible/kata/client.key
-    ca_path: /etc/ansible/kata/ca.pem
     sensor_hostname: WS-001.corp.example
     auto_turnoff_timeout_hours: 4
     exclusions:
@@ -287,20 +286,8 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation impor
     IsolationResource,
     validate_options,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
-    FleetInputError,
-    fleet_spec,
-    parse_fleet,
-    run_selection,
-    select_target,
-    sensor_selection_spec,
-)
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
-    kata_client,
-    kata_connection_spec,
-    module_spec,
-    new_module,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
+from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 
 
 def port_range_spec():
@@ -308,8 +295,8 @@ def port_range_spec():
 
 
 def argument_spec():
-    return module_spec(
-        kata_connection_spec(), sensor_selection_spec(), fleet_spec(),
+    return module_glue.module_spec(
+        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         auto_turnoff_timeout=dict(type="int"),
         auto_turnoff_timeout_hours=dict(type="int"),
@@ -325,19 +312,19 @@ def argument_spec():
 
 
 def main():
-    module = new_module(argument_spec())
+    module = module_glue.new_module(argument_spec())
     params = module.params
     try:
         desired, warnings = validate_options(params)
-        option, value = select_target(params, SELECTION_CHOICES)
-        selection = parse_fleet(option, value, params["parallelism"])
-    except (IsolationOptionError, FleetInputError) as exc:
+        option, value = kata_sensors.select_target(params, SELECTION_CHOICES)
+        selection = kata_sensors.parse_fleet(option, value, params["parallelism"])
+    except (IsolationOptionError, kata_sensors.FleetInputError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:
         module.warn(warning)
-    client = kata_client(module)
+    client = module_glue.kata_client(module)
     resource = IsolationResource(client, desired, state=params["state"], force=params["force"], diff=module._diff)
-    result = run_selection(module, client, resource, option, value, selection)
+    result = kata_sensors.run_selection(module, client, resource, option, value, selection)
     client.close()
     module.exit_json(**result)
 

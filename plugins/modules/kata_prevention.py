@@ -138,13 +138,12 @@ notes:
 """
 
 EXAMPLES = r"""
+# The connection options (kata_host, external_system_id, client_cert, client_key, ca_path) are set once
+# per play with module_defaults group/kaspersky.edr.kata, or come from the KATA_* environment variables;
+# kaspersky.edr.kata_sensor_info's examples show them.
+
 - name: Block a file on one host, keeping every other rule (also those made in the web UI)
   kaspersky.edr.kata_prevention:
-    kata_host: kata-cn.example.com
-    external_system_id: 4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d
-    client_cert: /etc/ansible/kata/client.pem
-    client_key: /etc/ansible/kata/client.key
-    ca_path: /etc/ansible/kata/ca.pem
     sensor_hostname: WS-001.corp.example
     hashes:
       - 44d88612fea8a8f36de82e1278abb02f
@@ -310,28 +309,15 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention impo
     PreventionResource,
     normalize_hashes,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
-    ALL_HOSTS_LABEL,
-    FleetInputError,
-    fleet_spec,
-    parse_fleet,
-    run_selection,
-    select_target,
-    sensor_selection_spec,
-)
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
-    kata_client,
-    kata_connection_spec,
-    module_spec,
-    new_module,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
+from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 
 SELECTION_CHOICES = "sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or sensor_filter"
 
 
 def argument_spec():
-    return module_spec(
-        kata_connection_spec(), sensor_selection_spec(), fleet_spec(),
+    return module_glue.module_spec(
+        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
         all_hosts=dict(type="bool", default=False),
         hashes=dict(type="list", elements="raw", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -342,23 +328,24 @@ def argument_spec():
 
 
 def main():
-    module = new_module(argument_spec())
+    module = module_glue.new_module(argument_spec())
     params = module.params
     try:
-        option, value = select_target(params, SELECTION_CHOICES, all_hosts=True)
-        selection = parse_fleet(option, value, params["parallelism"])
+        option, value = kata_sensors.select_target(params, SELECTION_CHOICES, all_hosts=True)
+        selection = kata_sensors.parse_fleet(option, value, params["parallelism"])
         desired = normalize_hashes(params["hashes"])
-    except (FleetInputError, HashError) as exc:
+    except (kata_sensors.FleetInputError, HashError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     if params["exclusive"] and params["state"] != "present":
         module.fail_json(msg="exclusive=true makes the list exactly 'hashes' and needs state=present; "
                          "with state=absent only the listed hashes are removed", changed=False)
-    client = kata_client(module)
+    client = module_glue.kata_client(module)
     resource = PreventionResource(client, desired, state=params["state"], exclusive=params["exclusive"],
                                   conflict_check=params["conflict_check"], verify_write=params["verify_write"],
                                   diff=module._diff)
-    base = dict(target=ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value), conflicts={})
-    result = run_selection(module, client, resource, option, value, selection, base)
+    label = kata_sensors.ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value)
+    base = dict(target=label, conflicts={})
+    result = kata_sensors.run_selection(module, client, resource, option, value, selection, base)
     client.close()
     module.exit_json(**result)
 

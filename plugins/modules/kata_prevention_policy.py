@@ -182,22 +182,13 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_poli
     parse_policy,
     run_policy,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
-    FleetInputError,
-    check_parallelism,
-    fleet_spec,
-)
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
-    kata_client,
-    kata_connection_spec,
-    module_spec,
-    new_module,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
+from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 
 
 def argument_spec():
-    return module_spec(
-        kata_connection_spec(), fleet_spec(selection=False),
+    return module_glue.module_spec(
+        module_glue.kata_connection_spec(), kata_sensors.fleet_spec(selection=False),
         policy=dict(type="dict", required=True),
         groups=dict(type="dict"),
         verify_write=dict(type="bool", default=True),
@@ -205,14 +196,14 @@ def argument_spec():
 
 
 def main():
-    module = new_module(argument_spec())
+    module = module_glue.new_module(argument_spec())
     params = module.params
     try:
-        check_parallelism(params["parallelism"])
+        kata_sensors.check_parallelism(params["parallelism"])
         parsed = parse_policy(params["policy"], params["groups"])
-    except (FleetInputError, PolicyError) as exc:
+    except (kata_sensors.FleetInputError, PolicyError) as exc:
         module.fail_json(msg=str(exc), changed=False)
-    client = kata_client(module)
+    client = module_glue.kata_client(module)
     result = run_policy(module, client, parsed, params["groups"])
     client.close()
     module.exit_json(**result)

@@ -105,13 +105,12 @@ seealso:
 """
 
 EXAMPLES = r"""
+# The connection options (kata_host, external_system_id, client_cert, client_key, ca_path) are set once
+# per play with module_defaults group/kaspersky.edr.kata, or come from the KATA_* environment variables;
+# kaspersky.edr.kata_sensor_info's examples show them.
+
 - name: Run a response script on a host now (new random task ID on every run, like Postman's $guid)
   kaspersky.edr.kata_run_process:
-    kata_host: kata-cn.example.com
-    external_system_id: 4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d
-    client_cert: /etc/ansible/kata/client.pem
-    client_key: /etc/ansible/kata/client.key
-    ca_path: /etc/ansible/kata/ca.pem
     sensor_hostname: WS-001.corp.example
     executable: C:\response\response_script.bat
     arguments: C:\response\
@@ -183,28 +182,19 @@ waited:
   sample: 12.5
 """
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
-    SENSOR_OPTIONS,
-    resolver,
-    sensor_selection_spec,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_tasks import (
     TaskOptionError,
     TaskResource,
     validate_options,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
-    kata_client,
-    kata_connection_spec,
-    module_spec,
-    new_module,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
 
 def argument_spec():
-    return module_spec(
-        kata_connection_spec(), sensor_selection_spec(),
+    return module_glue.module_spec(
+        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         task_id=dict(type="str"),
         executable=dict(type="str"),
@@ -218,12 +208,12 @@ def argument_spec():
 
 
 def main():
-    module = new_module(
+    module = module_glue.new_module(
         argument_spec(),
-        mutually_exclusive=[SENSOR_OPTIONS],
+        mutually_exclusive=[kata_sensors.SENSOR_OPTIONS],
         required_if=[
             ("state", "present", ("executable",)),
-            ("state", "present", SENSOR_OPTIONS, True),
+            ("state", "present", kata_sensors.SENSOR_OPTIONS, True),
             ("state", "absent", ("task_id",)),
         ],
     )
@@ -232,11 +222,11 @@ def main():
         validate_options(params)
     except TaskOptionError as exc:
         module.fail_json(msg=str(exc))
-    client = kata_client(module)
+    client = module_glue.kata_client(module)
     resource = TaskResource(client, params)
     if resource.present:
-        option = next(name for name in SENSOR_OPTIONS if params[name] is not None)
-        resolve = resolver(client, option, params[option])
+        option = next(name for name in kata_sensors.SENSOR_OPTIONS if params[name] is not None)
+        resolve = kata_sensors.resolver(client, option, params[option])
     else:
         resolve = resource.task_target
     result = run_single(module, resource, resolve, dict(task_id=resource.task_id))

@@ -112,19 +112,13 @@ count:
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import list_with_settings
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
-    api_errors,
-    kata_client,
-    kata_connection_spec,
-    module_spec,
-    new_module,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
+from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 
 
 def argument_spec():
-    return module_spec(
-        kata_connection_spec(),
+    return module_glue.module_spec(
+        module_glue.kata_connection_spec(),
         sensor_id=dict(type="str"),
         hostname=dict(type="str"),
         ip=dict(type="str"),
@@ -134,16 +128,16 @@ def argument_spec():
 
 
 def main():
-    module = new_module(argument_spec())
+    module = module_glue.new_module(argument_spec())
     params = module.params
     if params["ip"] not in (None, ""):
         try:
             params["ip"] = clean_selector("ip", params["ip"])
         except ConfigurationError as exc:
             module.fail_json(msg=str(exc))
-    client = kata_client(module)
-    with api_errors(module, changed=False):
-        sensors = list_with_settings(client, params["include_settings"], sensor_id=params["sensor_id"],
+    client = module_glue.kata_client(module)
+    with module_glue.api_errors(module, changed=False):
+        sensors = kata_sensors.list_with_settings(client, params["include_settings"], sensor_id=params["sensor_id"],
                                      hostname=params["hostname"], ip=params["ip"])
     client.close()
     module.exit_json(changed=False, sensors=sensors, count=len(sensors))

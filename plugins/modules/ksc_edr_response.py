@@ -204,19 +204,13 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import
     read_ioc_file,
     validate_params,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import (
-    check_requests,
-    ksc_client,
-    ksc_connection_spec,
-    module_spec,
-    new_module,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
 
 def argument_spec():
-    return module_spec(
-        ksc_connection_spec(),
+    return module_glue.module_spec(
+        module_glue.ksc_connection_spec(),
         target_host=dict(type="str"),
         target_hostname=dict(type="str"),
         task=dict(type="str", required=True, choices=list(TASKS)),
@@ -252,12 +246,12 @@ def validate_input(module):
 
 
 def main():
-    module = new_module(argument_spec(), mutually_exclusive=[("target_host", "target_hostname")],
+    module = module_glue.new_module(argument_spec(), mutually_exclusive=[("target_host", "target_hostname")],
                         required_one_of=[("target_host", "target_hostname")])
-    check_requests(module)
+    module_glue.check_requests(module)
     params = module.params
     task_params = validate_input(module)
-    client = ksc_client(module)
+    client = module_glue.ksc_client(module)
     resource = IncidentResource(client, params["task"], task_params, params["incident_area"], params["severity"],
                                 force=params["force"], diff=module._diff)
     try:

@@ -293,7 +293,7 @@ CONNECTION = {"kata_host": "cn.example", "external_system_id": "ext", "client_ce
 
 def run_module(monkeypatch, capsys, client, check_mode=False, diff=False, **args):
     """The module's JSON result, run in this process the way Ansible runs it (see tests/inprocess.py)."""
-    monkeypatch.setattr(module_under_test, "kata_client", lambda module: client)
+    monkeypatch.setattr(module_under_test.module_glue, "kata_client", lambda module: client)
     run = inprocess.run_module("kata_prevention", dict(CONNECTION, **args), check=check_mode, diff=diff)
     assert run.traceback is None, run.traceback
     return run.result

@@ -341,7 +341,7 @@ def run_main(args, capsys):
     ({"state": "absent"}, "task_id"),
 ])
 def test_validation(args, message, capsys, monkeypatch):
-    monkeypatch.setattr(mod, "kata_client", lambda module: pytest.fail("no client may be built"))
+    monkeypatch.setattr(mod.module_glue, "kata_client", lambda module: pytest.fail("no client may be built"))
     result = run_main(args, capsys)
     assert result["failed"] is True
     assert message in result["msg"]
