@@ -23,9 +23,9 @@ description:
   - Each target's list is read once (one C(GET), O(parallelism) targets at a time over one kept-alive connection
     pool); a converged policy costs nothing more. A target that differs costs one write and, with
     O(verify_write), one read-back.
-  - A hash that moves between V(all) and a host list is never on both sides at once, which the Central Node
-    refuses: hosts that give a hash up to V(all) are written before V(all), hosts that take one from V(all) after
-    it. A host that does both in one run first has the leaving hashes removed.
+  - A hash that moves between V(all) and a host list is never on both sides at once (the Central Node
+    refuses that). Hosts that give a hash up to V(all) are written before V(all), hosts that take one from V(all)
+    after it. A host that does both in one run first has the leaving hashes removed.
   - When V(all) adds hashes, the hosts not in the policy are read once to check that none blocks such a hash;
     when hosts add hashes and V(all) is not in the policy, the all-hosts list is read once for the same check.
     Such a target fails without being written, with the Central Node's reason.
@@ -48,8 +48,8 @@ options:
       - The desired state, a mapping C(target -> list of hashes) in the format of
         C(playbooks/files/prevention_lists.yml).
       - Keys are V(all), host names, sensor IDs or group names of O(groups).
-      - Hashes are MD5 (32 hex digits) or SHA256 (64 hex digits) strings, or dicts C({md5: ...}) or
-        C({sha256: ...}). An empty list or V(null) removes every rule of that target.
+      - "Hashes are MD5 (32 hex digits) or SHA256 (64 hex digits) strings, or dicts C({md5: ...}) or
+        C({sha256: ...}). An empty list or V(null) removes every rule of that target."
       - A hash may not be listed both under V(all) and for a host.
     type: dict
     required: true
