@@ -138,7 +138,7 @@ def main():
     client = module_glue.kata_client(module)
     with module_glue.api_errors(module, changed=False):
         sensors = kata_sensors.list_with_settings(client, params["include_settings"], sensor_id=params["sensor_id"],
-                                     hostname=params["hostname"], ip=params["ip"])
+                                                  hostname=params["hostname"], ip=params["ip"])
     client.close()
     module.exit_json(changed=False, sensors=sensors, count=len(sensors))
 

@@ -247,7 +247,7 @@ def validate_input(module):
 
 def main():
     module = module_glue.new_module(argument_spec(), mutually_exclusive=[("target_host", "target_hostname")],
-                        required_one_of=[("target_host", "target_hostname")])
+                                    required_one_of=[("target_host", "target_hostname")])
     module_glue.check_requests(module)
     params = module.params
     task_params = validate_input(module)
