@@ -152,6 +152,10 @@ targets:
       description: Why the target failed.
       type: str
       returned: when failed
+    current_unknown:
+      description: For V(all), true when the Central Node refused to read its current list; it was written as listed.
+      type: bool
+      returned: when the all-hosts list could not be read
 summary:
   description: Counts over the targets.
   returned: always
@@ -170,6 +174,13 @@ summary:
       description: Targets that already matched the policy.
       type: int
   sample: {"targets": 3, "changed": 1, "failed": 0, "in_sync": 2}
+conflicts_unknown:
+  description:
+    - True when hosts add hashes, V(all) is not in the policy and the Central Node refused to read the
+      all-hosts list for the conflict check; the hosts were written with a warning.
+  returned: when the all-hosts list could not be read for the check
+  type: bool
+  sample: true
 diff:
   description: With C(--diff), one diff per changed target.
   returned: when diff mode is on
