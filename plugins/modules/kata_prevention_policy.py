@@ -23,11 +23,15 @@ description:
   - Each target's list is read once (one C(GET), O(parallelism) targets at a time over one kept-alive connection
     pool); a converged policy costs nothing more. A target that differs costs one write and, with
     O(verify_write), one read-back.
-  - A hash that moves between V(all) and a host list is never on both sides at once, which the Central Node
+  - "A hash that moves between V(all) and a host list is never on both sides at once, which the Central Node
     refuses: hosts that give a hash up to V(all) are written before V(all), hosts that take one from V(all) after
-    it. A host that does both in one run first has the leaving hashes removed.
+    it. A host that does both in one run first has the leaving hashes removed."
   - When V(all) adds hashes, the hosts not in the policy are read once to check that none blocks such a hash;
     when hosts add hashes and V(all) is not in the policy, the all-hosts list is read once for the same check.
+  - When the Central Node refuses to read the all-hosts list (HTTP 400, 404 or 405), that check is skipped with a
+    warning (RV(conflicts_unknown)), and V(all) is written exactly as listed, before every host that adds hashes.
+  - Prevention works only on Windows agents; a host whose sensor record names another operating system fails
+    as a target before any request to its settings.
     Such a target fails without being written, with the Central Node's reason.
   - See C(docs/gitops.md) for the pipeline around it (drift reports as JUnit XML and Markdown).
 author:

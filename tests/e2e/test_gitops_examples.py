@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import yaml
 

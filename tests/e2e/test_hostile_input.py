@@ -904,7 +904,7 @@ def check_fleet_writes(fake, module, option, value, result, args):
     if result.failed and nothing_sent(fake):
         assert_names_option(result, option)
         return
-    written = [entry for entry in fake.writes()]
+    written = list(fake.writes())
     reached = [entry["query"].get("sensor_id") for entry in written]
     assert set(reached) <= SERVER_SENSOR_IDS, "writes to hosts that do not exist: %r" % reached
     assert len(reached) == len(set(reached)), "a host written twice: %r" % reached

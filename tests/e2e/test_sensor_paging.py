@@ -61,7 +61,7 @@ def one_connection(fake):
 @pytest.mark.parametrize("before_filter,expected_pages", [(False, 1), (True, 3)])
 @pytest.mark.parametrize("selector", ["sensor_hostname", "sensor_ip"])
 def test_isolation_single_mode_resolves_a_host_beyond_page_one(paging, connection, selector, before_filter,
-                                                                 expected_pages):
+                                                               expected_pages):
     paging.page_before_filter = before_filter
     target = last(paging)
     value = target["host"] if selector == "sensor_hostname" else target["ip"]

@@ -72,6 +72,7 @@ DEFAULT_SENSORS = 25
 DEFAULT_LATENCY_MS = 50
 DEFAULT_FORKS = 5          # ansible-core's default
 
+
 def _module_default_parallelism():
     """kata_sensors.DEFAULT_PARALLELISM, read from the source (the bench does not import module_utils)."""
     with open(os.path.join(REPO_ROOT, "plugins", "module_utils", "kata_sensors.py")) as handle:
@@ -415,8 +416,8 @@ class Bench:
         result["load_after"] = loadavg()
         result["peak_rss_kb"] = usage.ru_maxrss
         if not result["ok"]:
-            result["error"] = "rc=%s, %d of %d hosts listed; see %s" % (proc.returncode, listed, len(sensor_ids),
-                                                                       output.name)
+            result["error"] = "rc=%s, %d of %d hosts listed; see %s" % (
+                proc.returncode, listed, len(sensor_ids), output.name)
         self.say("  %-55s %-9s wall %7.2f s  %6d requests  %d hosts  peak RSS %.1f MiB%s" % (
             scenario["label"], run, wall, counts["requests"], listed, usage.ru_maxrss / 1024.0,
             "" if result["ok"] else "  FAILED: %s" % result["error"]))
