@@ -52,8 +52,8 @@ options:
       - The desired state, a mapping C(target -> list of hashes) in the format of
         C(playbooks/files/prevention_lists.yml).
       - Keys are V(all), host names, sensor IDs or group names of O(groups).
-      - Hashes are MD5 (32 hex digits) or SHA256 (64 hex digits) strings, or dicts C({md5: ...}) or
-        C({sha256: ...}). An empty list or V(null) removes every rule of that target.
+      - "Hashes are MD5 (32 hex digits) or SHA256 (64 hex digits) strings, or dicts C({md5: ...}) or
+        C({sha256: ...}). An empty list or V(null) removes every rule of that target."
       - A hash may not be listed both under V(all) and for a host.
     type: dict
     required: true
