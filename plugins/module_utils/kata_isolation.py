@@ -32,7 +32,11 @@ import ipaddress
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import SETTINGS_ISOLATION
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import FleetInputError, select_target
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
+    FleetInputError,
+    require_windows,
+    select_target,
+)
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import BaseResource, TargetFailed
 
 MIN_TIMEOUT_HOURS = 1
@@ -331,9 +335,43 @@ def exclusion_from_api(rule):
     return canonical
 
 
-def rule_exists(settings):
-    """True when the API's isolation settings hold a rule (anything but empty values)."""
+# A rule the GET still shows but marked off (the API documents that DELETE "disables" the rule) is no
+# isolation: these fields, in any letter case of the value, mark it off (docs/isolation.md lists them).
+INACTIVE_IF_FALSE = ("enabled", "isEnabled", "active", "isActive")
+INACTIVE_IF_TRUE = ("disabled", "isDisabled", "expired", "isExpired")
+STATE_KEYS = ("state", "status", "ruleState", "ruleStatus")
+INACTIVE_STATES = ("disabled", "inactive", "expired")
+
+
+def _flag(value):
+    """True/False from a boolean or the strings true/false (any case); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def rule_inactive(settings):
+    """The field that marks the rule disabled, inactive or expired (e.g. ``enabled: false``), or None."""
     if not isinstance(settings, dict):
+        return None
+    for key in INACTIVE_IF_FALSE:
+        if _flag(settings.get(key)) is False:
+            return "%s: false" % key
+    for key in INACTIVE_IF_TRUE:
+        if _flag(settings.get(key)) is True:
+            return "%s: true" % key
+    for key in STATE_KEYS:
+        value = settings.get(key)
+        if isinstance(value, str) and value.strip().lower() in INACTIVE_STATES:
+            return "%s: %s" % (key, value.strip().lower())
+    return None
+
+
+def rule_exists(settings):
+    """True when the API's isolation settings hold an active rule (anything but empty values, not marked off)."""
+    if not isinstance(settings, dict) or rule_inactive(settings):
         return False
     return any(value not in (None, "", [], {}) for value in settings.values())
 
@@ -396,7 +434,9 @@ def plan_isolation(current_api, desired, state, force=False):
     if state == "absent":
         return IsolationPlan(rule_exists(current_api), current, {}, current_api, None)
     if force or not same_isolation(current, desired):
-        after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")))
+        # A rule marked off may still carry exclusions: an explicit empty list clears them too.
+        stale = isinstance(current_api, dict) and bool(current_api.get(RULES_KEY))
+        after_api = isolation_to_api(desired, clear_exclusions=bool(current.get("exclusions")) or stale)
         return IsolationPlan(True, current, isolation_from_api(after_api), current_api, after_api)
     return IsolationPlan(False, current, current, current_api, current_api)
 
@@ -415,6 +455,7 @@ class IsolationResource(BaseResource):
         return dict(changed=False, sensor_id=target.sensor_id, target=target.label)
 
     def read(self, target, result):
+        require_windows(target, result)
         return self.client.get_settings(target.sensor_id, SETTINGS_ISOLATION)
 
     def plan(self, target, current, result):

@@ -48,7 +48,12 @@ import time
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, SETTINGS_PREVENTION
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import ALL_HOSTS_LABEL, label_of
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
+    ALL_HOSTS_LABEL,
+    label_of,
+    non_windows_os,
+    require_windows,
+)
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import BaseResource, TargetFailed
 
 MAX_REMERGES = 2
@@ -57,6 +62,32 @@ MAX_SETTLE_SECONDS = 5.0
 HASH_KINDS = {32: "md5", 64: "sha256"}
 HASH_LENGTHS = {"md5": 32, "sha256": 64}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+# ``GET settings?sensor_id=all`` is documented for POST and DELETE only: a Central Node that does not
+# serve the GET answers one of these, and the all-hosts list is then unknown (never an empty list).
+ALL_HOSTS_READ_REFUSED = (400, 404, 405)
+
+
+def all_hosts_read_refused(error):
+    """True when ``error`` is the Central Node refusing to read the all-hosts list."""
+    return isinstance(error, ApiError) and error.status in ALL_HOSTS_READ_REFUSED
+
+
+def unknown_conflicts_warning(target_label, error):
+    """The warning of a conflict pre-check that could not read the all-hosts list."""
+    return ("The conflict check of %s against the all-hosts list could not be done: the Central Node refused to "
+            "read that list (%s). The write goes ahead; if a hash is also blocked for all hosts the Central Node "
+            "refuses the new list, and its message is shown." % (target_label, error))
+
+
+def unknown_current_warning(exact, error):
+    """The warning of an ``all_hosts`` run whose current list could not be read."""
+    text = "The current all-hosts prevention list could not be read: the Central Node refused it (%s). " % error
+    if exact:
+        return text + ("With exclusive=true the hashes given are written as the whole list, whatever it holds now; "
+                       "the write is not read back to verify it.")
+    return text + ("Adding to it or removing from it needs the current list, so a run without check mode fails "
+                   "and writes nothing (writing only the hashes given would drop the other rules); use "
+                   "exclusive=true to write the whole list.")
 
 
 class HashError(ValueError):
@@ -187,16 +218,18 @@ def read_objects(settings):
 class Plan:
     """What one run does to one target's list."""
 
-    def __init__(self, before, after, added, removed, unknown_removed):
+    def __init__(self, before, after, added, removed, unknown_removed, current_unknown=False):
         self.before = before
         self.after = after
         self.added = added
         self.removed = removed
         self.unknown_removed = unknown_removed
+        # The current list could not be read (the all-hosts GET refused): planned against an empty list.
+        self.current_unknown = current_unknown
 
     @property
     def changed(self):
-        return bool(self.added or self.removed or self.unknown_removed)
+        return bool(self.current_unknown or self.added or self.removed or self.unknown_removed)
 
     @property
     def hashes(self):
@@ -332,6 +365,7 @@ class PreventionResource(BaseResource):
         self.diff = diff
         self._all_hosts_lock = threading.Lock()
         self._all_hosts_list = None
+        self.all_hosts_error = None  # the ApiError when the Central Node refuses to read the all-hosts list
 
     def desired_of(self, target):
         return self.desired
@@ -346,21 +380,33 @@ class PreventionResource(BaseResource):
         except PreventionShapeError as exc:
             raise TargetFailed(str(exc), result)
 
+    def read_all_hosts(self, result):
+        """The all-hosts list, or None when the Central Node refuses to read it (``all_hosts_error``)."""
+        try:
+            return self.read_list(ALL_SENSORS, result)
+        except ApiError as exc:
+            if not all_hosts_read_refused(exc):
+                raise
+            self.all_hosts_error = exc
+            return None
+
     def all_hosts_list(self):
-        """The all-hosts list, read once per run however many targets ask for it."""
+        """The all-hosts list, read once per run however many targets ask for it; None when refused."""
         with self._all_hosts_lock:
-            if self._all_hosts_list is None:
-                self._all_hosts_list = self.read_list(ALL_SENSORS, {})
+            if self._all_hosts_list is None and self.all_hosts_error is None:
+                self._all_hosts_list = self.read_all_hosts({})
             return self._all_hosts_list
 
     def other_side(self, all_hosts):
-        """``[(label, objects)]`` of the lists on the other side of the all-hosts/per-host rule."""
+        """``[(label, objects)]`` of the lists on the other side of the all-hosts/per-host rule; None when the
+        all-hosts list cannot be read."""
         if not all_hosts:
-            return [(ALL_HOSTS_LABEL, self.all_hosts_list())]
+            objects = self.all_hosts_list()
+            return None if objects is None else [(ALL_HOSTS_LABEL, objects)]
         lists = []
         for sensor in self.client.list_sensors():
-            if not sensor.get("sensor_id"):
-                continue
+            if not sensor.get("sensor_id") or non_windows_os(sensor):
+                continue  # no list to read: prevention works only on Windows agents
             try:
                 objects = self.read_list(sensor["sensor_id"], {})
             except ApiError as exc:
@@ -375,10 +421,31 @@ class PreventionResource(BaseResource):
         return dict(changed=False, target=target.label, sensor_id=target.sensor_id, conflicts={}, warnings=[])
 
     def read(self, target, result):
+        """The target's list; for ``all`` None when the Central Node refuses to read it."""
+        require_windows(target, result)
+        if target.sensor_id == ALL_SENSORS:
+            return self.read_all_hosts(result)
         return self.read_list(target.sensor_id, result)
 
     def plan(self, target, current, result):
+        if current is None:
+            return self.plan_unknown(target, result)
         return self.plan_for(target, current)
+
+    def exact(self):
+        return self.state == "present" and self.exclusive
+
+    def plan_unknown(self, target, result):
+        """The plan of a target whose current list could not be read: the list given, marked unknown.
+
+        Only an exact list (exclusive) can be written without knowing the current one; merging or removing
+        fails in :meth:`write`, so check mode reports it (``current_unknown``) and a real run writes nothing.
+        """
+        result["current_unknown"] = True
+        result["warnings"].append(unknown_current_warning(self.exact(), self.all_hosts_error))
+        plan = plan_changes([], self.desired_of(target), state=self.state, exclusive=self.exclusive)
+        plan.current_unknown = True
+        return plan
 
     def check(self, target, plan, result):
         for obj in plan.unknown_removed:
@@ -388,6 +455,13 @@ class PreventionResource(BaseResource):
             self._check_conflicts(plan, target.sensor_id == ALL_SENSORS, result)
 
     def write(self, target, plan, result):
+        if plan.current_unknown and not self.exact():
+            result["changed"] = False
+            raise TargetFailed("Cannot %s the prevention list of %s: the Central Node refused to read the current "
+                               "list (%s), and writing without it would drop the rules it holds. Nothing was "
+                               "changed. Use exclusive=true to write the whole list, or manage it where it can be "
+                               "read." % ("remove hashes from" if self.state == "absent" else "add hashes to",
+                                          result["target"], self.all_hosts_error), result, self.all_hosts_error)
         try:
             self._write(target.sensor_id, plan.after, result, first=True)
         except TargetFailed as exc:
@@ -399,7 +473,7 @@ class PreventionResource(BaseResource):
         return True
 
     def needs_finish(self, plan, wrote):
-        return wrote and self.verify_write
+        return wrote and self.verify_write and not plan.current_unknown
 
     def finish(self, target, plan, result, elapsed, since_write):
         """The read-back; waits only what is left of the settle time."""
@@ -435,6 +509,10 @@ class PreventionResource(BaseResource):
 
     def _check_conflicts(self, plan, all_hosts, result):
         others = self.other_side(all_hosts)
+        if others is None:
+            result["conflicts_unknown"] = True
+            result["warnings"].append(unknown_conflicts_warning(result["target"], self.all_hosts_error))
+            return
         conflicts = find_conflicts(plan.added, others)
         result["conflicts"] = conflicts
         if conflicts and self.conflict_check == "fail":

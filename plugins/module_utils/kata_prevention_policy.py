@@ -42,8 +42,9 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention impo
     conflict_message,
     find_conflicts,
     normalize_hashes,
+    unknown_conflicts_warning,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import ALL_HOSTS_LABEL, label_of
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import ALL_HOSTS_LABEL, label_of, non_windows_os
 from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import (
     Target,
@@ -58,6 +59,7 @@ ALL_KEY = "all"
 SENSOR_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Keys Ansible's ``groups`` always has that are not groups a policy means.
 IMPLICIT_GROUPS = ("all",)
+_UNREAD = object()
 
 
 class PolicyError(ValueError):
@@ -193,10 +195,10 @@ class PolicyResource(PreventionResource):
 
     def read(self, target, result):
         with self._read_lock:
-            kept = self._read.pop(str(target.sensor_id).lower(), None)
-        if kept is not None:
-            return list(kept)
-        objects = self.read_list(target.sensor_id, result)
+            kept = self._read.pop(str(target.sensor_id).lower(), _UNREAD)
+        if kept is not _UNREAD:
+            return None if kept is None else list(kept)  # None: the all-hosts list could not be read
+        objects = super(PolicyResource, self).read(target, result)
         with self._read_lock:
             self._read[str(target.sensor_id).lower()] = objects
         return objects
@@ -204,9 +206,10 @@ class PolicyResource(PreventionResource):
     def adopt(self, target, other):
         """Use the list ``other`` read for ``target`` (once) instead of reading it again."""
         with other._read_lock:
-            kept = other._read.pop(str(target.sensor_id).lower(), None)
-        if kept is not None:
+            kept = other._read.pop(str(target.sensor_id).lower(), _UNREAD)
+        if kept is not _UNREAD:
             self._read[str(target.sensor_id).lower()] = kept
+        self.all_hosts_error = self.all_hosts_error or other.all_hosts_error
 
 
 # ---- 4. conflicts and the order of the writes ------------------------------------------------
@@ -215,8 +218,10 @@ def outside_conflicts(resource, client, targets, added, sensors):
     listed = set(str(target.sensor_id).lower() for target in targets)
     if sensors is None:
         sensors = client.list_sensors()
+    # Hosts known not to run Windows have no prevention list to read (prevention works only on Windows agents).
     others = [(label_of(sensor), resource.read_list(sensor["sensor_id"], {})) for sensor in sensors
-              if sensor.get("sensor_id") and str(sensor["sensor_id"]).lower() not in listed]
+              if sensor.get("sensor_id") and str(sensor["sensor_id"]).lower() not in listed
+              and not non_windows_os(sensor)]
     return find_conflicts(added, others)
 
 
@@ -242,6 +247,8 @@ def order_writes(targets, plans, all_hosts_list=None):
     all_plan = plans.get(all_target) if all_target is not None else None
     gained = set(all_plan["added"]) if all_plan else set()
     given_up = set(all_plan["removed"]) if all_plan else set()
+    # When the all-hosts list could not be read, any hash a host adds may be leaving it: such hosts go after it.
+    all_unknown = bool(all_plan and all_plan.get("current_unknown"))
     for target in targets:
         plan = plans.get(target)
         if target is all_target or not plan or not plan["changed"]:
@@ -252,7 +259,7 @@ def order_writes(targets, plans, all_hosts_list=None):
                 order.failed[target] = conflict_message(target.label, False, blocked)
                 continue
         leaving = [value for value in plan["removed"] if value in gained]
-        arriving = set(plan["added"]) & given_up
+        arriving = set(plan["added"]) if all_unknown else set(plan["added"]) & given_up
         if leaving and arriving:
             order.removals[target] = [{"kind": "", "value": value} for value in leaving]
             order.first.append(target)
@@ -282,7 +289,7 @@ def target_entry(target, outcome):
                  removed=outcome.get("removed", []), unchanged=len(outcome.get("unchanged", [])),
                  hashes=outcome.get("hashes", []), changed=bool(outcome.get("changed")),
                  failed=bool(outcome.get("failed")))
-    for key in ("msg", "api_error", "verified", "remerged"):
+    for key in ("msg", "api_error", "verified", "remerged", "current_unknown"):
         if key in outcome:
             entry[key] = outcome[key]
     return entry
@@ -298,6 +305,8 @@ class PolicyRun:
         self.parallelism = parallelism
         self.resource = PolicyResource(client, verify_write=verify_write, diff=diff)
         self.outcomes = {}
+        self.warnings = []
+        self.conflicts_unknown = False
 
     def _store(self, done, merge=None):
         for target, result, error in done:
@@ -319,6 +328,10 @@ class PolicyRun:
         all_hosts_list = None
         if all_target is None and any(self.outcomes[target].get("added") for target in planned):
             all_hosts_list = self.resource.all_hosts_list()
+            if all_hosts_list is None:
+                self.conflicts_unknown = True
+                self.warnings.append(unknown_conflicts_warning(
+                    "the hosts of the policy", self.resource.all_hosts_error))
         if all_target in planned and self.outcomes[all_target].get("added"):
             conflicts = outside_conflicts(self.resource, self.client, self.targets,
                                           self.outcomes[all_target]["added"], self.sensors)
@@ -356,7 +369,11 @@ class PolicyRun:
 
     def result(self, module, ignore_errors):
         outcomes = [self.outcomes[target] for target in self.targets]
+        for warning in self.warnings:
+            module.warn(warning)
         result, failed = summarize(module, outcomes, ignore_errors)
+        if self.conflicts_unknown:
+            result["conflicts_unknown"] = True
         counts = result.pop("summary")
         result.update(targets=[target_entry(target, self.outcomes[target]) for target in self.targets],
                       summary=dict(targets=counts["total"], changed=counts["changed"], failed=counts["failed"],

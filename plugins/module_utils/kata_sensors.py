@@ -21,7 +21,12 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     sensor_summary,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
-from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import Target, run_fleet, run_single
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import (
+    Target,
+    TargetFailed,
+    run_fleet,
+    run_single,
+)
 
 SENSOR_OPTIONS = ("sensor_id", "sensor_hostname", "sensor_ip")
 FLEET_OPTIONS = ("sensors", "sensor_filter")
@@ -135,6 +140,48 @@ def check_parallelism(value):
     if not 1 <= value <= MAX_PARALLELISM:
         raise FleetInputError("parallelism must be 1..%d (the connection pool size), got %s" % (MAX_PARALLELISM, value))
     return value
+
+
+# The sensor fields that may name a host's operating system, in the order they are looked at. The API
+# documents none of them (the fake Central Node uses ``os``); the first non-empty one is used.
+OS_KEYS = ("os", "osName", "os_name", "osType", "os_type", "platform", "operatingSystem", "operating_system",
+           "osVersion", "os_version")
+
+
+def sensor_os(record):
+    """The operating system a sensor record names (text), or None when it names none (unknown)."""
+    if not isinstance(record, dict):
+        return None
+    for key in OS_KEYS:
+        value = record.get(key)
+        if isinstance(value, dict):
+            value = value.get("name") or value.get("type") or value.get("value")
+        if isinstance(value, (list, tuple)):
+            value = " ".join(str(item) for item in value if item not in (None, ""))
+        if value not in (None, "") and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def non_windows_os(record):
+    """The OS of a host that is known not to run Windows, or None (Windows, or unknown)."""
+    name = sensor_os(record)
+    if name is None or "windows" in name.lower():
+        return None
+    return name
+
+
+def require_windows(target, result=None):
+    """Fail the target before any request when its record says it does not run Windows.
+
+    The API guide: isolation and prevention work only on Windows agents (Linux agents can only run a
+    program). The OS is known only when the host was looked up (by name or IP, ``sensor_filter``, a
+    policy's listing); a plain sensor ID, or a record without an OS field, proceeds.
+    """
+    name = non_windows_os(target.record)
+    if name is not None:
+        raise TargetFailed("isolation and prevention work only on Windows agents; %s runs %s. Nothing was sent "
+                           "to it." % (target.label, name), result)
 
 
 def label_of(sensor):

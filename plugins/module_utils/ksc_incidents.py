@@ -353,7 +353,7 @@ class IncidentResource(BaseResource):
         self.diff = diff
 
     def base_result(self):
-        return dict(changed=False, incident_id=None, body=None, pending=False,
+        return dict(changed=False, incident_id=None, body=None, pending=False, marked_not_handled=False,
                     task_name_hint=task_name_hint(self.area, self.task))
 
     def resolver(self, host_id=None, hostname=None):
@@ -391,6 +391,29 @@ class IncidentResource(BaseResource):
     def write(self, target, plan, result):
         result["incident_id"] = self.create(target.sensor_id, plan.body, result)
         return False
+
+    def repair(self, target, plan, result):
+        """The pending incident found gets ``UpdateIncident(KLINCDT_IS_HANDLED=false)`` again.
+
+        A run that died between AddIncident and UpdateIncident left an incident the vendor's sequence never
+        finished; setting the attribute again is idempotent, so a rerun always sends it (one request) unless
+        the incident is already handled. It is not a change (``changed`` stays false): ``marked_not_handled``
+        says it was sent.
+        """
+        incident = plan.pending
+        if incident is None or incident.get("KLINCDT_IS_HANDLED") is True:
+            return
+        incident_id = incident.get("KLINCDT_ID")
+        if not isinstance(incident_id, int) or isinstance(incident_id, bool):
+            return
+        try:
+            self.client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False,
+                                                      "KLHST_WKS_HOSTNAME": target.sensor_id})
+        except ApiError as exc:
+            raise TargetFailed("Pending incident %d already queues this response, but marking it not handled again "
+                               "(as the vendor's sequence does after AddIncident) failed: %s" % (incident_id, exc),
+                               result, exc)
+        result["marked_not_handled"] = True
 
     # ---- steps -------------------------------------------------------------------------------
     def created_incident(self, host_id, body):

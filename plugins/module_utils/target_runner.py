@@ -23,6 +23,9 @@ smallest one):
     checks before a write (may read other targets, may raise :class:`TargetFailed`).
 ``write(target, plan, result)``
     the write; True when the write is to be verified, False when it settled itself.
+``repair(target, plan, result)``
+    only for a target that needs no change, never in check mode: an idempotent request that finishes
+    what an interrupted earlier run left undone (``ksc_incidents``); it does not count as a change.
 ``needs_finish(plan, wrote)`` / ``finish(target, plan, result, elapsed, since_write)``
     the verifying read-back (or wait); fleets run it in a second pass so that its wait never holds
     up the first pass.
@@ -76,6 +79,9 @@ class BaseResource:
     def check(self, target, plan, result):
         pass
 
+    def repair(self, target, plan, result):
+        pass
+
     def needs_finish(self, plan, wrote):
         return False
 
@@ -103,6 +109,8 @@ def apply_target(resource, target, check_mode, result=None, defer_finish=False):
         resource.check(target, plan, result)
         if check_mode:
             return result
+    elif not check_mode:
+        resource.repair(target, plan, result)
     elapsed = resource.clock() - started
     wrote = resource.write(target, plan, result) if plan.changed else False
     if not resource.needs_finish(plan, wrote):

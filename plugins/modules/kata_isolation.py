@@ -103,17 +103,11 @@ options:
             type: int
       remote_ports:
         description:
-          - Remote port range, the API's C(remotePortRange). Only with O(exclusions[].direction=inbound) or
-            O(exclusions[].direction=outbound); the API refuses port ranges for bidirectional rules.
+          - Remote port range, the API's C(remotePortRange), with the same rules as O(exclusions[].local_ports).
         type: dict
         suboptions:
-          from:
-            description: First port, 1..65535.
-            type: int
-            required: true
-          to:
-            description: Last port, 1..65535, not less than O(exclusions[].remote_ports.from). Defaults to O(exclusions[].remote_ports.from).
-            type: int
+          from: {description: First remote port, 1..65535., type: int, required: true}
+          to: {description: "Last remote port, 1..65535, at least O(exclusions[].remote_ports.from) (the default).", type: int}
   force:
     description:
       - Send the rule even when the current rule already matches. This starts the isolation time again and

@@ -253,6 +253,21 @@ conflicts:
   returned: single-host mode
   type: dict
   sample: {"44d88612fea8a8f36de82e1278abb02f": ["WS-002.corp.example (sensor E6AA2842-0000-0000-0000-000000000002)"]}
+conflicts_unknown:
+  description:
+    - True when the conflict check could not be done because the Central Node refused to read the all-hosts
+      list (HTTP 400, 404 or 405 to C(GET settings?sensor_id=all)); the write went ahead with a warning.
+  returned: when the all-hosts list could not be read for the check
+  type: bool
+  sample: true
+current_unknown:
+  description:
+    - With O(all_hosts=true), true when the Central Node refused to read the current all-hosts list. With
+      O(exclusive=true) the given list is written as the whole list; merging or removing fails and writes
+      nothing.
+  returned: when the all-hosts list could not be read
+  type: bool
+  sample: true
 verified:
   description: True when the list was read back after the write and this run's change holds (O(verify_write)).
   returned: when a write was verified

@@ -29,6 +29,10 @@ description:
   - When V(all) adds hashes, the hosts not in the policy are read once to check that none blocks such a hash;
     when hosts add hashes and V(all) is not in the policy, the all-hosts list is read once for the same check.
     Such a target fails without being written, with the Central Node's reason.
+  - When the Central Node refuses to read the all-hosts list (HTTP 400, 404 or 405), that check is skipped with a
+    warning (RV(conflicts_unknown)), and V(all) is written exactly as listed, before every host that adds hashes.
+  - Prevention works only on Windows agents; a host whose sensor record names another operating system fails
+    as a target before any request to its settings.
   - See C(docs/gitops.md) for the pipeline around it (drift reports as JUnit XML and Markdown).
 author:
   - kaspersky.edr contributors (@kaspersky-edr-community)
@@ -152,6 +156,10 @@ targets:
       description: Why the target failed.
       type: str
       returned: when failed
+    current_unknown:
+      description: For V(all), true when the Central Node refused to read its current list; it was written as listed.
+      type: bool
+      returned: when the all-hosts list could not be read
 summary:
   description: Counts over the targets.
   returned: always
@@ -170,6 +178,13 @@ summary:
       description: Targets that already matched the policy.
       type: int
   sample: {"targets": 3, "changed": 1, "failed": 0, "in_sync": 2}
+conflicts_unknown:
+  description:
+    - True when hosts add hashes, V(all) is not in the policy and the Central Node refused to read the
+      all-hosts list for the conflict check; the hosts were written with a warning.
+  returned: when the all-hosts list could not be read for the check
+  type: bool
+  sample: true
 diff:
   description: With C(--diff), one diff per changed target.
   returned: when diff mode is on

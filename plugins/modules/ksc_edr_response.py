@@ -195,6 +195,14 @@ pending:
   returned: always
   type: bool
   sample: false
+marked_not_handled:
+  description:
+    - True when the pending incident found was marked not handled again (C(HostGroup.UpdateIncident) with
+      C(KLINCDT_IS_HANDLED=false)), which finishes what a run that died after AddIncident left undone. Not a
+      change. Never in check mode.
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (

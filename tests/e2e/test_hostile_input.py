@@ -47,6 +47,7 @@ from urllib.parse import unquote, unquote_plus
 
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -228,6 +229,33 @@ def kata_connection_options():
         "ca_path": st.one_of(bad(missing_files), ok(anything)),
         "request_timeout": st.one_of(bad(invalid_timeouts), ok(valid_timeouts)),
         "retries": st.one_of(bad(invalid_retries), ok(st.integers(0, 10))),
+        # Hosts per GET sensors page, sent as max_events: 1..10000, unset by default.
+        "page_size": st.one_of(ok(st.integers(1, 10000)), ok(st.sampled_from(["50", " 7 "])),
+                               bad(st.integers(max_value=0)), bad(st.integers(min_value=10001)),
+                               bad(st.integers(2 ** 40, 2 ** 70)),
+                               bad(st.sampled_from(["", "many", "1.5", 1.5, "-1", "0x10", float("nan"), [10],
+                                                    {"size": 10}]))),
+    }
+
+
+def policy_options():
+    """kata_prevention_policy's own options: a policy is a mapping of targets to hash lists."""
+    return {
+        "policy": st.one_of(
+            ok(st.dictionaries(st.sampled_from(["all", SENSOR_1, "WS-002.corp.example", "servers"]),
+                               hash_lists(), min_size=1, max_size=3)),
+            bad(st.sampled_from([[MD5_A], MD5_A, {"all": MD5_A}, {"all": [MD5_A], SENSOR_1: [MD5_A]},
+                                 {" ": [MD5_A]}, {SENSOR_1: ["not-a-hash"]}, {SENSOR_1: [5]}])),
+            ok(st.dictionaries(hostile_text.filter(lambda text: text.strip()), hash_lists(), min_size=1,
+                               max_size=2))),
+        "groups": st.one_of(
+            ok(st.fixed_dictionaries({}, optional={"servers": st.lists(st.sampled_from(
+                ["WS-001.corp.example", "WS-003.corp.example"]), max_size=2)})),
+            bad(st.sampled_from([{"servers": "WS-001.corp.example"}, {"servers": 5}, {"servers": {"a": 1}}])),
+            ok(st.dictionaries(hostile_text, st.lists(hostile_text, max_size=2), max_size=2))),
+        "parallelism": fleet_options()["parallelism"],
+        "ignore_sensor_errors": bool_option(),
+        "verify_write": bool_option(),
     }
 
 
@@ -447,6 +475,7 @@ OPTIONS = {
                                    bad(st.floats(min_value=3600.01)),
                                    bad(st.sampled_from([float("nan"), float("inf"), "nan", "", "5s", [1]]))),
     }),
+    "kata_prevention_policy": dict(kata_connection_options(), **policy_options()),
     "ksc_edr_response": dict(ksc_connection_options(), **{
         "target_host": st.one_of(ok(hostile_text.filter(lambda text: text.strip())),
                                  bad(st.sampled_from(["", " ", "\t"])), ok(wrong_types)),
@@ -510,6 +539,7 @@ KATA_BASELINE = {
     "kata_isolation": {"sensor_id": SENSOR_1, "auto_turnoff_timeout": 7200},
     "kata_prevention": {"sensor_id": SENSOR_1, "hashes": [MD5_A]},
     "kata_run_process": {"sensor_id": SENSOR_1, "executable": "cmd.exe", "wait_interval": 0.05, "wait_timeout": 2},
+    "kata_prevention_policy": {"policy": {SENSOR_1: [MD5_A]}},
 }
 KSC_BASELINE = {"target_hostname": "WS-001", "task": "isolateHost", "params": {"action": 1}}
 SELECTORS = {
@@ -597,7 +627,7 @@ KATA_PATH = re.compile(r"^/kata/response_api/v1/(?P<external>[^/?#]+)/"
 PATH_SEGMENT = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$")
 # A query key or value as form-encoded by the client: unreserved characters, '+' for space, %XX for the rest.
 QUERY_PART = re.compile(r"^(?:[A-Za-z0-9\-._~+]|%[0-9A-Fa-f]{2})*$")
-QUERY_KEYS_ALLOWED = {"sensors": {"ip", "host", "sensor_id"}, "settings": {"sensor_id", "settings_type"},
+QUERY_KEYS_ALLOWED = {"sensors": {"ip", "host", "sensor_id", "max_events", "continuation_token"}, "settings": {"sensor_id", "settings_type"},
                       "tasks": {"settings", "sensor_id", "task_type"}}
 
 
@@ -795,6 +825,8 @@ def expected_writes(module, option, value):
         if rules is REJECT:
             return REJECT
         return [("POST", isolation_body(7200, rules))]
+    if module == "kata_prevention_policy" and option == "policy":
+        return expected_policy_writes(value)
     if module == "kata_isolation" and option == "auto_turnoff_timeout_hours":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9999:
             return REJECT
@@ -806,6 +838,26 @@ def expected_writes(module, option, value):
         return [("AddIncident", {"targetHost": "<WS-001>", "task": "isolateHost", "params": {"action": 1},
                                  "responseEventIncident": True, "responseEventIncidentArea": "Ansible"})]
     return None   # not a body option: the requests are checked by check_kata_requests/check_ksc_requests
+
+
+def expected_policy_writes(policy):
+    """A policy naming only SENSOR_1 and ``all`` (fresh fake, no rules): REJECT, or the exact writes; None for
+    policies that name other hosts or groups (their requests are still checked)."""
+    if not isinstance(policy, dict) or any(str(key).strip() == "" for key in policy):
+        return REJECT
+    lists = {}
+    for key, hashes in policy.items():
+        objects = expected_prevention_objects(hashes if hashes is not None else [])
+        if objects is REJECT:
+            return REJECT
+        lists[str(key).strip()] = objects
+    everywhere = lists.get("all", [])
+    if any(obj in everywhere for key, objects in lists.items() if key != "all" for obj in objects):
+        return REJECT
+    if not set(lists) <= {"all", SENSOR_1}:
+        return None
+    # The host first (it gives nothing up to ``all``), then ``all``; an empty list on a clean target writes nothing.
+    return [("POST", {"settings": {"objects": lists[key]}}) for key in (SENSOR_1, "all") if lists.get(key)]
 
 
 def baseline_writes(module, sensor_ids):
@@ -1128,7 +1180,8 @@ def argument_spec_of(name):
         captured.update(argument_spec)
         raise _Captured()
 
-    with mock.patch.object(module.AnsibleModule, "__init__", capture):
+    # Modules build their AnsibleModule through module_glue.new_module.
+    with mock.patch.object(AnsibleModule, "__init__", capture):
         with pytest.raises(_Captured):
             module.main()
     return captured

@@ -292,13 +292,15 @@ def test_invalid_input_fails_before_any_request(run_playbook, central_node):
 
 def test_api_errors_are_reported(run_playbook, central_node):
     sensor = central_node.sensors[2]
-    central_node.add_fault(method="POST", path=r"/settings\?", status=500, times=1)
+    # HTTP 500 is retried (the API says "repeat the request later"): a persistent one, with retries=0, is reported.
+    central_node.add_fault(method="POST", path=r"/settings\?", status=500, times=None)
     run = run_playbook(tasks=[
         dict(task("unknown id", sensor_id="00000000-0000-0000-0000-000000000000", auto_turnoff_timeout_hours=1),
              ignore_errors=True),
         dict(task("unknown host", sensor_hostname="ws-001.corp.example", auto_turnoff_timeout_hours=1),
              ignore_errors=True),
-        dict(task("server error", sensor_id=sensor["sensorId"], auto_turnoff_timeout_hours=1), ignore_errors=True),
+        dict(task("server error", sensor_id=sensor["sensorId"], auto_turnoff_timeout_hours=1, retries=0),
+             ignore_errors=True),
     ])
     assert run.rc == 0, run
     message = failure_message(run, "unknown id")

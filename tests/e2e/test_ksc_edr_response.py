@@ -123,8 +123,14 @@ def test_each_task_type_creates_one_incident_and_a_rerun_changes_nothing(ksc, ks
         result = rerun.result(name)
         assert result["changed"] is False and result["pending"] is True
         assert result["incident_id"] == first_ids[name]
+        assert result["marked_not_handled"] is True
     assert ksc.calls("HostGroup.AddIncident") == []
-    assert ksc.calls("HostGroup.UpdateIncident") == []
+    # The pending incident is marked not handled again (idempotent; repairs a run that died between the two
+    # calls), which is not a change.
+    assert sorted(update["json"]["nId"] for update in ksc.calls("HostGroup.UpdateIncident")) == \
+        sorted(first_ids.values())
+    assert all(update["json"]["pData"]["KLINCDT_IS_HANDLED"] is False
+               for update in ksc.calls("HostGroup.UpdateIncident"))
     assert len(ksc.incidents) == 9
 
 

@@ -453,8 +453,8 @@ class Bench:
         result["load_after"] = loadavg()
         result["peak_rss_kb"] = usage.ru_maxrss
         if not result["ok"]:
-            result["error"] = "rc=%s, %d of %d hosts listed; see %s" % (proc.returncode, listed, len(sensor_ids),
-                                                                        output.name)
+            result["error"] = "rc=%s, %d of %d hosts listed; see %s" % (
+                proc.returncode, listed, len(sensor_ids), output.name)
         self.say("  %-55s %-9s wall %7.2f s  %6d requests  %d hosts  peak RSS %.1f MiB%s" % (
             scenario["label"], run, wall, counts["requests"], listed, usage.ru_maxrss / 1024.0,
             "" if result["ok"] else "  FAILED: %s" % result["error"]))
