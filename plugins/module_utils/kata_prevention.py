@@ -355,11 +355,9 @@ class PreventionResource(BaseResource):
     def __init__(self, client, desired, state="present", exclusive=False, conflict_check="fail",
                  verify_write=True, diff=False, sleep=time.sleep, clock=time.monotonic):
         self.client = client
-        self.sleep = sleep
-        self.clock = clock
+        self.sleep, self.clock = sleep, clock  # replaceable in unit tests
         self.desired = desired
-        self.state = state
-        self.exclusive = exclusive
+        self.state, self.exclusive = state, exclusive
         self.conflict_check = conflict_check
         self.verify_write = verify_write
         self.diff = diff

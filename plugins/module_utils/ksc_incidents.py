@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import collections
 import binascii
 import io
 import json
@@ -340,21 +341,22 @@ class IncidentPlan:
         self.pending = pending
 
 
+# One validated response request: the task type, its params, the incident area and severity.
+Response = collections.namedtuple("Response", "task params area severity")
+
+
 class IncidentResource(BaseResource):
     """One EDR response for one host (``target_runner`` protocol)."""
 
-    def __init__(self, client, task, task_params, area, severity, force=False, diff=False):
+    def __init__(self, client, response, force=False, diff=False):
         self.client = client
-        self.task = task
-        self.task_params = task_params
-        self.area = area
-        self.severity = severity
+        self.response = response
         self.force = force
         self.diff = diff
 
     def base_result(self):
         return dict(changed=False, incident_id=None, body=None, pending=False, marked_not_handled=False,
-                    task_name_hint=task_name_hint(self.area, self.task))
+                    task_name_hint=task_name_hint(self.response.area, self.response.task))
 
     def resolver(self, host_id=None, hostname=None):
         """Log in and find the host: a function returning its :class:`Target` (for ``run_single``)."""
@@ -368,18 +370,18 @@ class IncidentResource(BaseResource):
         return dict(self.base_result(), host=target.record, target_host=target.sensor_id, warnings=[])
 
     def read(self, target, result):
-        return None if self.force else find_pending(self.client, target.sensor_id, self.task, self.task_params)
+        return None if self.force else find_pending(self.client, target.sensor_id, self.response.task, self.response.params)
 
     def plan(self, target, found, result):
         if found is not None:
             return IncidentPlan(False, found[1], pending=found[0])
-        return IncidentPlan(True, build_body(target.sensor_id, self.task, self.task_params, self.area))
+        return IncidentPlan(True, build_body(target.sensor_id, self.response.task, self.response.params, self.response.area))
 
     def record(self, result, plan, final):
         if plan.pending is not None:
             result.update(incident_id=plan.pending.get("KLINCDT_ID"), body=plan.body, pending=True,
-                          task_name_hint=task_name_hint(plan.body.get("responseEventIncidentArea") or self.area,
-                                                        self.task))
+                          task_name_hint=task_name_hint(plan.body.get("responseEventIncidentArea") or self.response.area,
+                                                        self.response.task))
             return
         result.update(changed=True, body=plan.body)
         if self.diff:
@@ -431,7 +433,7 @@ class IncidentResource(BaseResource):
     def create(self, host_id, body, result):
         """AddIncident, then UpdateIncident with KLINCDT_IS_HANDLED false, as the vendor's sample does."""
         try:
-            incident_id = self.client.add_incident(host_id, serialize_body(body), self.severity)
+            incident_id = self.client.add_incident(host_id, serialize_body(body), self.response.severity)
         except KscError:
             raise
         except ApiError as exc:

@@ -208,6 +208,7 @@ marked_not_handled:
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (
     TASKS,
     IncidentResource,
+    Response,
     ParamsError,
     read_ioc_file,
     validate_params,
@@ -260,8 +261,8 @@ def main():
     params = module.params
     task_params = validate_input(module)
     client = module_glue.ksc_client(module)
-    resource = IncidentResource(client, params["task"], task_params, params["incident_area"], params["severity"],
-                                force=params["force"], diff=module._diff)
+    response = Response(params["task"], task_params, params["incident_area"], params["severity"])
+    resource = IncidentResource(client, response, force=params["force"], diff=module._diff)
     try:
         result = run_single(module, resource, resource.resolver(params["target_host"], params["target_hostname"]),
                             resource.base_result())

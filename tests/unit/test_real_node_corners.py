@@ -18,7 +18,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import 
     require_windows,
     sensor_os,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import IncidentPlan, IncidentResource
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import IncidentPlan, IncidentResource, Response
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import Target, TargetFailed, apply_target
 
 B = "b" * 64
@@ -161,7 +161,7 @@ class KscClient:
 @pytest.mark.parametrize("handled,sent", [(False, True), (None, True), (True, False)])
 def test_repair_marks_a_pending_incident_not_handled(handled, sent):
     client = KscClient()
-    resource = IncidentResource(client, "isolateHost", {"action": 1}, "Ansible", 2)
+    resource = IncidentResource(client, Response("isolateHost", {"action": 1}, "Ansible", 2))
     incident = {"KLINCDT_ID": 7, "KLINCDT_IS_HANDLED": handled}
     if handled is None:
         del incident["KLINCDT_IS_HANDLED"]
