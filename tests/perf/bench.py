@@ -113,6 +113,8 @@ SCENARIOS = collections.OrderedDict([
     ("q", {"label": "(q) GitOps policy, kata_prevention_policy (prevention_gitops.yml)",
            "playbook_path": os.path.join(REPO_ROOT, "playbooks", "prevention_gitops.yml"), "inventory": "localhost",
            "policy": True}),
+    ("r", {"label": "(r) GitOps policy, kata_prevention_policy alone (no reports)", "playbook": "policy_module.yml",
+           "inventory": "localhost", "policy": True}),
     # Scale runs: the inventory plugin, ansible-inventory --list (not a playbook).
     ("i", {"label": "(i) inventory plugin kata_sensors, ansible-inventory --list", "playbook": None,
            "inventory": None}),
@@ -774,7 +776,9 @@ def scale_table(document):
             _fmt(result["peak_rss_kb"] / 1024.0, "%.1f") if result.get("peak_rss_kb") else "-"))
     lines.append("")
     lines.append("scenarios: d = fleet, sensors: IDs; g = fleet, sensor_filter: {} (reads every GET sensors page); "
-                 "i = inventory plugin (ansible-inventory --list; task = wall)")
+                 "i = inventory plugin (ansible-inventory --list; task = wall); q = GitOps policy, "
+                 "prevention_gitops.yml (kata_prevention_policy and the two reports); r = kata_prevention_policy alone; "
+                 "q and r: two hashes per host plus an all-hosts list")
     lines.append("floor = N*L/parallelism (one request per sensor) + pages*L (the list is read page after page); "
                  "peak RSS = ru_maxrss of the module process (os.wait4 in an interpreter wrapper), for (i) of "
                  "ansible-inventory")
@@ -827,7 +831,8 @@ def main(argv=None):
                         help="L, the fake's delay per request (default %(default)s)")
     parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
                         help="letters of the scenarios to run: a b c d, and e (fleet with verify_write: false), "
-                             "f (uri as a loop), p and q (GitOps policy: old per-host loop, kata_prevention_policy); "
+                             "f (uri as a loop), p, q and r (GitOps policy: old per-host loop, prevention_gitops.yml, the module "
+                             "alone); "
                              "default %(default)s")
     parser.add_argument("--runs", default=",".join(RUNS), help="changing,converged (default both)")
     parser.add_argument("--forks", type=int, default=DEFAULT_FORKS, help="ansible forks for (a) and (c)")
@@ -836,7 +841,7 @@ def main(argv=None):
                         help="fleet mode only, at each N (e.g. 50,200,1000), with the peak RSS of the module")
     parser.add_argument("--scale-scenarios", default="d", metavar="LETTERS",
                         help="with --scale: d (fleet, sensor IDs), g (fleet, sensor_filter: {}), i (inventory plugin), "
-                             "q (kata_prevention_policy, a list per host); default %(default)s")
+                             "q and r (GitOps policy with and without reports, a list per host); default %(default)s")
     parser.add_argument("--page-size", type=int, metavar="P", help="the fake pages GET sensors by P hosts")
     parser.add_argument("--json", metavar="PATH", help="where to write the JSON (default tests/perf/results/)")
     parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
@@ -861,8 +866,8 @@ def main(argv=None):
     sys.stdout.flush()
     if args.scale:
         sizes = [int(size) for size in args.scale.split(",") if size.strip()]
-        if set(args.scale_scenarios) - set("dgiq"):
-            parser.error("--scale-scenarios takes the letters d, g, i and q")
+        if set(args.scale_scenarios) - set("dgiqr"):
+            parser.error("--scale-scenarios takes the letters d, g, i, q and r")
         document = run_scale(sizes, latency_ms=args.latency_ms, parallelism=args.parallelism, runs=runs,
                              workdir=workdir, scenarios=args.scale_scenarios, page_size=args.page_size)
         table = scale_table(document)
