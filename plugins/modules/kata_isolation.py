@@ -106,7 +106,7 @@ options:
           - Remote port range, the API's C(remotePortRange), with the same rules as O(exclusions[].local_ports).
         type: dict
         suboptions:
-          from: {description: First remote port, 1..65535., type: int, required: true}
+          from: {description: "First remote port, 1..65535.", type: int, required: true}
           to: {description: "Last remote port, 1..65535, at least O(exclusions[].remote_ports.from) (the default).", type: int}
   force:
     description:
