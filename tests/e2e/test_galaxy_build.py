@@ -72,7 +72,7 @@ def test_artifact_holds_the_collection_and_no_junk(artifact):
                      "requirements.txt", "meta/requirements.txt", "changelogs/changelog.yaml"):
         assert required in names, required
     junk = [name for name in names
-            if name.split("/")[0] in (".venv", ".git", "build", ".demo", ".pytest_cache", ".ansible", ".cache", ".ci")
+            if name.split("/")[0] in (".venv", ".venv-demo", ".matrix", ".git", "build", ".demo", ".pytest_cache", ".ansible", ".cache", ".ci")
             or "__pycache__" in name.split("/") or name.endswith((".pyc", ".tar.gz", ".pem", ".key"))
             or name.startswith("tests/output")]
     assert junk == []

@@ -19,11 +19,6 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_set
 from ansible_collections.kaspersky.edr.plugins.modules import kata_prevention as module_under_test
 from tests import inprocess
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    patch_module_args = None
-
 MD5_A = "44d88612fea8a8f36de82e1278abb02f"
 MD5_B = "0123456789abcdef0123456789abcdef"
 SHA_A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"
@@ -296,8 +291,6 @@ CONNECTION = {"kata_host": "cn.example", "external_system_id": "ext", "client_ce
 
 def run_module(monkeypatch, capsys, client, check_mode=False, diff=False, **args):
     """The module's JSON result, run in this process the way Ansible runs it (see tests/inprocess.py)."""
-    if patch_module_args is None:
-        pytest.skip("needs ansible.module_utils.testing (ansible-core 2.19+)")
     monkeypatch.setattr(module_under_test, "kata_client", lambda module: client)
     run = inprocess.run_module("kata_prevention", dict(CONNECTION, **args), check=check_mode, diff=diff)
     assert run.traceback is None, run.traceback
