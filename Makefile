@@ -38,7 +38,7 @@ test-matrix:
 	tests/tools/matrix.sh $(MATRIX_VERSIONS)
 
 matrix-ci:
-	tests/tools/matrix.sh $(MATRIX_CI_VERSIONS)
+	MATRIX_SCOPE=ci tests/tools/matrix.sh $(MATRIX_CI_VERSIONS)
 
 pytest: venv
 	$(BIN)/python -m pytest
