@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""extensions/eda/rulebooks/kata_response.yml in the real ansible-rulebook engine.
+"""The rulebooks of extensions/eda/rulebooks in the real ansible-rulebook engine.
 
 Sample alerts come in through a stand-in for the ``ansible.eda.webhook`` source (tests/e2e/eda);
-the engine's audit trail says which rule fired and which actions ran for each alert, and the
-collection's real playbooks run against the fake Central Node, recording their extra vars.
+the engine's audit trail says which rule fired and which actions ran for each alert. For
+kata_response.yml the collection's real playbooks run against the fake Central Node, recording
+their extra vars; kata_response_controller.yml launches job templates on a fake automation
+controller, which records the launches.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +17,8 @@ __metaclass__ = type
 import pytest
 
 from tests.e2e.eda.engine import run_rulebook
+from tests.e2e.eda.fake_controller import TOKEN as CONTROLLER_TOKEN
+from tests.e2e.eda.fake_controller import FakeController
 
 pytestmark = pytest.mark.toolchain
 
@@ -104,3 +108,38 @@ def test_kata_response_rulebook_in_the_real_engine(rulebook_env, central_node, t
     assert central_node.get_isolation(sensors[ws3])["autoTurnoffTimeoutInSec"] == 8 * 3600
     isolate_failure = [entry for entry in run.results if entry["status"] == "failed"]
     assert [entry["task"] for entry in isolate_failure] == ["Isolate the host"], run.results
+
+
+def test_controller_rulebook_launches_the_job_templates(rulebook_env, tmp_path):
+    """kata_response_controller.yml: run_job_template on an automation controller (tests/e2e/eda/fake_controller.py)."""
+    controller = FakeController().start()
+    try:
+        alerts = [
+            (None, {"host": "WS-001.corp.example", "hash": MD5}),                          # 0: block
+            (None, {"host": "10.20.0.3", "action": "isolate"}),                            # 1: isolate, 4 h
+            (None, {"host": "WS-002.corp.example", "action": "isolate", "isolation_hours": "8; rm"}),  # 2: 0 h
+        ] + [(None, payload) for name, payload in BAD_ALERTS  # 3...: nothing
+             # This rulebook isolates without looking at a hash (none is passed on), so that one isolates.
+             if name != "isolate-hostile-hash"]
+        end = {"host": "end-of-alerts.example", "action": "isolate"}
+        run = run_rulebook("kata_response_controller.yml", alerts, str(tmp_path), rulebook_env, TOKEN,
+                           end_of_alerts=end, controller_url=controller.url, controller_token=CONTROLLER_TOKEN)
+    finally:
+        controller.stop()
+    assert run.rc == 0, run
+    launches = [(launch["template"], dict((key, value) for key, value in launch["body"]["extra_vars"].items()
+                                          if key != "ansible_eda"))
+                for launch in controller.launches]
+    assert launches[-1] == ("EDR - Isolate host (KATA)", {"sensor_hostname": end["host"], "isolation_hours": 4})
+    # A survey answer is text: the hash goes as a string, not a list.
+    assert launches[:-1] == [
+        ("EDR - Block hashes (KATA)", {"sensor_hostname": "WS-001.corp.example", "hashes": MD5}),
+        ("EDR - Isolate host (KATA)", {"sensor_hostname": "10.20.0.3", "isolation_hours": 4}),
+        ("EDR - Isolate host (KATA)", {"sensor_hostname": "WS-002.corp.example", "isolation_hours": 0}),
+    ], run
+    assert run.actions_for(0) == [("Block the file on the host", "run_job_template", "EDR - Block hashes (KATA)",
+                                   "successful")], run
+    assert run.actions_for(1) == [("Isolate the host", "run_job_template", "EDR - Isolate host (KATA)",
+                                   "successful")], run
+    for index in range(3, len(alerts)):
+        assert run.actions_for(index) == [], (alerts[index], run)

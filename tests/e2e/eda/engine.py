@@ -32,8 +32,9 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.p
 RULEBOOKS = os.path.join(REPO_ROOT, "extensions", "eda", "rulebooks")
 BIN = os.path.dirname(sys.executable)
 DEFAULT_JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
-# The last alert: matched by the catch-all rule; once its action is reported, every earlier one is
-# done too (actions run sequentially, the default execution strategy).
+# The last alert, which the test adds after its own: it must make a rule fire (kata_response.yml's
+# catch-all rule does for this one); once its action is reported, every earlier one is done too
+# (actions run one after another: --execution-strategy sequential).
 END_OF_ALERTS = {"eda_test": "end of alerts"}
 
 
@@ -104,9 +105,9 @@ class RulebookRun:
         self.results = results
 
     def actions_for(self, index):
-        """(rule, action, playbook or None, status) for each action the alert at ``index`` started."""
-        return [(action["rule"], action["action"], action.get("playbook_name"), action["status"])
-                for action in self.actions if alert_index(action) == index]
+        """(rule, action, playbook or job template or None, status) for each action the alert at ``index`` started."""
+        return [(action["rule"], action["action"], action.get("playbook_name") or action.get("job_template_name"),
+                 action["status"]) for action in self.actions if alert_index(action) == index]
 
     def playbooks_for(self, index):
         """(playbook file, extra vars without ansible_eda) for each playbook run the alert started."""
@@ -124,11 +125,14 @@ class RulebookRun:
             self.stdout[-6000:], self.stderr[-6000:])
 
 
-def run_rulebook(rulebook, alerts, workdir, env, token, timeout=240):
+def run_rulebook(rulebook, alerts, workdir, env, token, timeout=240, end_of_alerts=None, controller_url=None,
+                 controller_token=None):
     """Run ``rulebook`` (a file name in extensions/eda/rulebooks) with ``alerts`` delivered by the webhook.
 
     ``alerts`` is a list of ``(token, payload)``; ``env`` the environment of ansible-rulebook (and of
-    the playbooks it runs); ``token`` the value of EDA_WEBHOOK_TOKEN.
+    the playbooks it runs); ``token`` the value of EDA_WEBHOOK_TOKEN; ``end_of_alerts`` the payload of
+    the last alert (default END_OF_ALERTS); ``controller_url``/``controller_token`` the automation
+    controller for run_job_template.
     """
     command = rulebook_command()
     home = java_home()
@@ -139,7 +143,7 @@ def run_rulebook(rulebook, alerts, workdir, env, token, timeout=240):
     alerts_file = os.path.join(workdir, "alerts.json")
     with open(alerts_file, "w") as handle:
         json.dump([{"token": alert_token, "payload": payload} for alert_token, payload in alerts]
-                  + [{"token": token, "payload": END_OF_ALERTS}], handle)
+                  + [{"token": token, "payload": end_of_alerts or END_OF_ALERTS}], handle)
     end_index = len(alerts)
     inventory = os.path.join(workdir, "inventory.yml")
     with open(inventory, "w") as handle:
@@ -158,13 +162,18 @@ def run_rulebook(rulebook, alerts, workdir, env, token, timeout=240):
         "EDR_TEST_RESULTS": results_file,
         "ANSIBLE_CALLBACKS_ENABLED": "record_results,record_playbook_vars",
     })
+    controller_args = []
+    if controller_url:
+        controller_args = ["--controller-url", controller_url, "--controller-token", controller_token,
+                           "--controller-ssl-verify", "no"]
+        run_env["EDA_JOB_TEMPLATE_REFRESH_DELAY"] = "0.5"  # how often it polls the jobs (default 10 s)
     audit = AuditServer()
     try:
         with open(os.path.join(workdir, "stdout"), "w+") as out, open(os.path.join(workdir, "stderr"), "w+") as err:
             proc = subprocess.Popen(  # pylint: disable=consider-using-with
                 [command, "--rulebook", os.path.join(RULEBOOKS, rulebook), "--inventory", inventory,
                  "--source-dir", sources, "--env-vars", "EDA_WEBHOOK_TOKEN", "--websocket-url", audit.url,
-                 "--execution-strategy", "sequential", "--shutdown-delay", "5"],
+                 "--execution-strategy", "sequential", "--shutdown-delay", "5"] + controller_args,
                 env=run_env, cwd=workdir, stdout=out, stderr=err)
             deadline = time.monotonic() + timeout
             try:
