@@ -47,4 +47,3 @@ async def main(queue, args):
     stop = os.environ["EDA_TEST_STOP"]
     while not os.path.exists(stop):
         await asyncio.sleep(0.1)
-
