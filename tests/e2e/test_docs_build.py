@@ -34,6 +34,7 @@ def expected_pages():
     return sorted(pages)
 
 
+@pytest.mark.toolchain
 def test_docs_site_builds_without_warnings(tmp_path):
     for tool in ("antsibull-docs", "sphinx-build"):
         if not os.path.exists(os.path.join(BIN, tool)):

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The release artifact: ansible-galaxy collection build, install into a clean path, run from there.
 
-Also checks the execution environment definition (meta/execution-environment.yml) with
-ansible-builder (``create`` writes the build context without a container runtime, and
-``introspect`` shows what another EE would pull in for this collection).
+Galaxy's own upload checks (galaxy-importer, with ansible-doc and ansible-lint, ansible-test off:
+it runs separately) must pass on the tarball without an error or a warning. The execution
+environment definition (meta/execution-environment.yml) is checked with ansible-builder
+(``create`` writes the build context without a container runtime, and ``introspect`` shows what
+another EE would pull in for this collection). A missing tool fails: they are test requirements.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,7 +72,7 @@ def test_artifact_holds_the_collection_and_no_junk(artifact):
                      "requirements.txt", "meta/requirements.txt", "changelogs/changelog.yaml"):
         assert required in names, required
     junk = [name for name in names
-            if name.split("/")[0] in (".venv", ".git", "build", ".demo", ".pytest_cache", ".ansible", ".cache", ".ci")
+            if name.split("/")[0] in (".venv", ".venv-demo", ".matrix", ".git", "build", ".demo", ".pytest_cache", ".ansible", ".cache", ".ci")
             or "__pycache__" in name.split("/") or name.endswith((".pyc", ".tar.gz", ".pem", ".key"))
             or name.startswith("tests/output")]
     assert junk == []
@@ -119,10 +122,47 @@ def test_execution_environment_definition_matches_the_requirements():
     assert "ansible-core" in deps["ansible_core"]["package_pip"] and deps["ansible_runner"]["package_pip"]
 
 
+def tool(name):
+    """A test requirement's command; missing is a failure, not a skip."""
+    path = os.path.join(BIN, name)
+    assert os.access(path, os.X_OK), "%s is not installed in %s (pip install -r tests/requirements.txt)" % (name, BIN)
+    return path
+
+
+@pytest.mark.toolchain
+def test_galaxy_importer_accepts_the_artifact(artifact, tmp_path):
+    """What Galaxy runs on upload, with ansible-test off; any ERROR or WARNING line fails."""
+    importer_python = sys.executable
+    tool("ansible-doc")
+    tool("ansible-lint")
+    config = tmp_path / "galaxy-importer.cfg"
+    config.write_text("[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_DOC = True\n"
+                      "RUN_ANSIBLE_LINT = True\nCHECK_CHANGELOG = True\nLOG_LEVEL_MAIN = INFO\n")
+    env = dict(os.environ, GALAXY_IMPORTER_CONFIG=str(config), PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+               ANSIBLE_HOME=str(tmp_path / "ansible_home"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible_tmp"))
+    env = dict((key, value) for key, value in env.items() if not key.startswith("GALAXY_IMPORTER_")
+               or key == "GALAXY_IMPORTER_CONFIG")
+    proc = subprocess.run([importer_python, "-m", "galaxy_importer.main", artifact], env=env, cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    report = "galaxy-importer rc=%s\n%s" % (proc.returncode, output)
+    assert proc.returncode == 0, report
+    assert "Importer processing completed successfully" in output, report
+    problems = [line for line in output.splitlines() if re.match(r"\s*(WARNING|ERROR|CRITICAL)\b", line)]
+    assert problems == [], report
+    # ansible-doc and ansible-lint really ran (the importer skips them, with a warning, when not on PATH).
+    assert "Getting doc strings via ansible-doc" in output and "Linting collection via ansible-lint" in output, report
+    with open(str(tmp_path / "importer_result.json")) as handle:
+        result = json.load(handle)
+    names = set((item["content_type"], item["name"]) for item in result["contents"])
+    assert {("module", "kata_isolation"), ("role", "run_process_tasks"), ("inventory", "kata_sensors")} <= names
+    assert all(item["name"] for item in result["contents"])
+    assert result["docs_blob"]["collection_readme"]["html"]
+
+
+@pytest.mark.toolchain
 def test_ansible_builder_creates_a_context_with_the_collection(artifact, tmp_path):
-    builder = os.path.join(BIN, "ansible-builder")
-    if not os.path.exists(builder):
-        pytest.skip("ansible-builder is not installed (pip install -r tests/requirements.txt)")
+    builder = tool("ansible-builder")
     # The same layout as the repository: meta/execution-environment.yml and build/ee/<artifact>.
     (tmp_path / "meta").mkdir()
     for name in ("execution-environment.yml", "requirements.txt"):
@@ -138,9 +178,8 @@ def test_ansible_builder_creates_a_context_with_the_collection(artifact, tmp_pat
     assert "requests>=2.28" in (context / "_build" / "requirements.txt").read_text()
 
 
+@pytest.mark.toolchain
 def test_ansible_builder_introspection_finds_the_python_requirements(installed):
-    builder = os.path.join(BIN, "ansible-builder")
-    if not os.path.exists(builder):
-        pytest.skip("ansible-builder is not installed (pip install -r tests/requirements.txt)")
+    builder = tool("ansible-builder")
     proc = run([builder, "introspect", "--sanitize", installed])
     assert "requests>=2.28" in proc.stdout and "kaspersky.edr" in proc.stdout, proc.stdout

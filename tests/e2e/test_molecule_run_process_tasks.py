@@ -22,6 +22,7 @@ BIN_DIR = os.path.dirname(sys.executable)
 
 
 @pytest.mark.slow
+@pytest.mark.toolchain
 def test_molecule_default_scenario(tmp_path):
     molecule = os.path.join(BIN_DIR, "molecule")
     assert os.path.exists(molecule) or shutil.which("molecule"), \

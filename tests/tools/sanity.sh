@@ -27,7 +27,7 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/kaspersky/edr"
 mkdir -p "$dest"
 tar -C "$repo" \
-  --exclude=./.git --exclude=./.venv --exclude=./build --exclude=./.demo --exclude=./tests/output \
+  --exclude=./.git --exclude=./.venv --exclude=./.venv-demo --exclude=./.matrix --exclude=./build --exclude=./.demo --exclude=./tests/output \
   --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.tar.gz' -cf - . | tar -C "$dest" -xf -
 # ansible-test lists a collection's files with git when it is a repository; give the copy one.
 git -C "$dest" init -q && git -C "$dest" add -A >/dev/null
