@@ -93,6 +93,16 @@ class Demo:
         if proc.returncode != 0:
             self.failures.append(title)
 
+    def show_file(self, title, path):
+        banner(title)
+        print("$ cat " + os.path.relpath(path, REPO_ROOT))
+        try:
+            with open(path) as handle:
+                print(handle.read())
+        except (IOError, OSError) as exc:
+            print("demo: %s" % exc)
+            self.failures.append(title)
+
     def plant_ui_rule(self, sensor):
         banner("A colleague blocks a file by hand in the web UI of %s" % sensor["host"])
         self.central_node.set_prevention(sensor["sensorId"], [
@@ -116,9 +126,13 @@ class Demo:
         self.playbook("Merge mode: block one more hash, the web UI rule stays", "block_hashes.yml", "--diff",
                       sensor_hostname=second["host"],
                       hashes=["44d88612fea8a8f36de82e1278abb02f"])
-        self.playbook("GitOps drift report (check mode, diff)", "prevention_gitops.yml", "--check", "--diff")
-        self.playbook("GitOps enforcement (exclusive mode): the host ends with exactly the listed hashes",
-                      "prevention_gitops.yml", "--diff")
+        report_dir = os.path.join(REPO_ROOT, ".demo", "prevention-report")
+        self.playbook("GitOps drift report (check mode, diff): kata_prevention_policy, one run for the whole file",
+                      "prevention_gitops.yml", "--check", "--diff", prevention_gitops_report_dir=report_dir)
+        self.show_file("The drift report for CI (Markdown; a JUnit XML file beside it)",
+                       os.path.join(report_dir, "prevention-summary.md"))
+        self.playbook("GitOps enforcement (exclusive mode): every target ends with exactly the listed hashes",
+                      "prevention_gitops.yml", "--diff", prevention_gitops_report_dir=report_dir)
         self.playbook("Show the hosts with their settings now", "list_sensors.yml")
 
         self.playbook("Run a response script on a host by IP (task ID derived from the incident)",
