@@ -186,3 +186,31 @@ def run_playbook(ansible_env, kata_env, tmp_path):
         return PlaybookRun(proc, results)
 
     return run
+
+
+@pytest.fixture
+def client_sleeps():
+    """The backoff waits a client made (its ``sleep`` is ``client_sleeps.append``: no real waiting)."""
+    return []
+
+
+@pytest.fixture
+def kata_client_factory(central_node, pki_paths, client_sleeps):
+    """``make(**options)``: a KataClient for the fake Central Node, closed after the test."""
+    from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient
+
+    clients = []
+
+    def make(**kwargs):
+        options = dict(kata_host="127.0.0.1", kata_port=central_node.port,
+                       external_system_id=DEFAULT_EXTERNAL_SYSTEM_ID, client_cert=pki_paths["client"],
+                       client_key=pki_paths["client_key"], ca_path=pki_paths["ca"], request_timeout=5, retries=3,
+                       sleep=client_sleeps.append)
+        options.update(kwargs)
+        client = KataClient(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -14,17 +14,11 @@ import os
 import pytest
 import yaml
 
+from tests.prevention_data import A, B, C, M, H, UI_RULE, sha, md5
+
 MODULE = "kaspersky.edr.kata_prevention"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BLOCK_PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "block_hashes.yml")
-
-A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"   # the "web UI" rule
-B = "2e9f874236a42d08c4133bbc895a0d3ffd93ab6f2e3b50f2eae57e5a2135c728"
-C = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
-M = "44d88612fea8a8f36de82e1278abb02f"                                   # an MD5
-H = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-UI_RULE = {"file": {"sha256": A, "name": "Blocked by hand in the web UI"}, "uiOnly": {"createdBy": "alice"}}
 
 
 def task(name, **options):
@@ -44,14 +38,6 @@ def calls(central_node):
 
 def q(sensor_id):
     return {"sensor_id": sensor_id, "settings_type": "prevention"}
-
-
-def sha(value):
-    return {"file": {"sha256": value}}
-
-
-def md5(value):
-    return {"file": {"md5": value}}
 
 
 # ---- merge mode --------------------------------------------------------------------------------

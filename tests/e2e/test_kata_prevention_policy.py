@@ -9,22 +9,9 @@ __metaclass__ = type
 
 import pytest
 
+from tests.prevention_data import A, B, C, D, M, UI_RULE, sha, md5
+
 MODULE = "kaspersky.edr.kata_prevention_policy"
-
-A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"   # the "web UI" rule
-B = "2e9f874236a42d08c4133bbc895a0d3ffd93ab6f2e3b50f2eae57e5a2135c728"
-C = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
-D = "d" * 64
-M = "44d88612fea8a8f36de82e1278abb02f"
-UI_RULE = {"file": {"sha256": A, "name": "Blocked by hand in the web UI"}, "uiOnly": {"createdBy": "alice"}}
-
-
-def sha(value):
-    return {"file": {"sha256": value}}
-
-
-def md5(value):
-    return {"file": {"md5": value}}
 
 
 def task(name, **options):

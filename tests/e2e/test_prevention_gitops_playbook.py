@@ -12,23 +12,10 @@ from xml.etree import ElementTree
 
 import yaml
 
+from tests.prevention_data import A, B, C, M, H, UI_RULE, sha, md5
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GITOPS_PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "prevention_gitops.yml")
-
-A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"   # the "web UI" rule
-B = "2e9f874236a42d08c4133bbc895a0d3ffd93ab6f2e3b50f2eae57e5a2135c728"
-C = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
-M = "44d88612fea8a8f36de82e1278abb02f"                                   # an MD5
-H = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-UI_RULE = {"file": {"sha256": A, "name": "Blocked by hand in the web UI"}, "uiOnly": {"createdBy": "alice"}}
-
-
-def sha(value):
-    return {"file": {"sha256": value}}
-
-
-def md5(value):
-    return {"file": {"md5": value}}
 
 
 def write_lists(tmp_path, lists, name="lists.yml"):

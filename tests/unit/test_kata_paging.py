@@ -26,26 +26,11 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     check_page_size,
     continuation_token,
 )
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
 
 
 @pytest.fixture
-def make_client(central_node, pki_paths):
-    clients = []
-
-    def make(**kwargs):
-        options = dict(kata_host="127.0.0.1", kata_port=central_node.port,
-                       external_system_id=DEFAULT_EXTERNAL_SYSTEM_ID, client_cert=pki_paths["client"],
-                       client_key=pki_paths["client_key"], ca_path=pki_paths["ca"], request_timeout=5,
-                       sleep=lambda seconds: None)
-        options.update(kwargs)
-        client = KataClient(**options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def make_client(kata_client_factory):
+    return kata_client_factory
 
 
 def sensor_pages(central_node):

@@ -20,35 +20,19 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     ApiError,
     HttpClient,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
 
 TASK_ID = "7d3c1f0e-2b4a-4c5d-8e6f-0a1b2c3d4e5f"
 ISOLATION = {"autoTurnoffTimeoutInSec": 7200, "excludedRules": []}
 
 
 @pytest.fixture
-def sleeps():
-    return []
+def sleeps(client_sleeps):
+    return client_sleeps
 
 
 @pytest.fixture
-def kata(central_node, pki_paths, sleeps):
-    clients = []
-
-    def make(**kwargs):
-        options = dict(kata_host="127.0.0.1", kata_port=central_node.port,
-                       external_system_id=DEFAULT_EXTERNAL_SYSTEM_ID, client_cert=pki_paths["client"],
-                       client_key=pki_paths["client_key"], ca_path=pki_paths["ca"], request_timeout=5, retries=3,
-                       sleep=sleeps.append)
-        options.update(kwargs)
-        client = KataClient(**options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def kata(kata_client_factory):
+    return kata_client_factory
 
 
 def statuses(central_node, method, path):
