@@ -713,6 +713,9 @@ def check_ksc_requests(ksc):
 
 # ---- what an accepted value must send -------------------------------------------------------------
 REJECT = object()   # the value must be refused naming the option, before any request
+# The run_process task body: computed from the arguments the module took (its invocation), see expected_task_post.
+TASK_BODY = object()
+TASK_OPTIONS = ("executable", "arguments", "working_directory", "start_now")
 
 
 def _hash_object(entry):
@@ -837,7 +840,21 @@ def expected_writes(module, option, value):
             return REJECT
         return [("AddIncident", {"targetHost": "<WS-001>", "task": "isolateHost", "params": {"action": 1},
                                  "responseEventIncident": True, "responseEventIncidentArea": "Ansible"})]
+    if module == "kata_run_process" and option in TASK_OPTIONS:
+        return TASK_BODY
     return None   # not a body option: the requests are checked by check_kata_requests/check_ksc_requests
+
+
+def expected_task_post(result):
+    """The one task POST a run_process run sends: the documented task body built from the option values the
+    module took (AnsibleModule's own type conversion included), nothing else."""
+    args = result.result["invocation"]["module_args"]
+    task = {"schedule": {"startNow": bool(args["start_now"])}, "execCommand": args["executable"]}
+    if args["arguments"] not in (None, ""):
+        task["cmdLineParameters"] = args["arguments"]
+    if args["working_directory"] not in (None, ""):
+        task["workingDirectory"] = args["working_directory"]
+    return [("POST", {"task": task})]
 
 
 def expected_policy_writes(policy):
@@ -889,10 +906,12 @@ def check_expected_writes(fake, module, option, value, result, args):
     expected = expected_writes(module, option, value)
     if expected is None:
         return
-    if expected is REJECT:
+    if expected is REJECT or (expected is TASK_BODY and result.failed):
         assert_rejected(fake, result, option, args)
         return
     assert not result.failed, "%s=%r was refused: %r" % (option, value, result)
+    if expected is TASK_BODY:
+        expected = expected_task_post(result)
     assert sent_writes(fake) == expected, "%s=%r sent %r, expected %r" % (option, value, sent_writes(fake),
                                                                           expected)
 
