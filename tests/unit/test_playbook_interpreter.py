@@ -22,6 +22,8 @@ import yaml
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")
 INTERPRETER = "{{ ansible_playbook_python }}"
+
+
 def playbooks():
     return sorted(name for name in os.listdir(PLAYBOOKS) if name.endswith(".yml"))
 
