@@ -193,8 +193,13 @@ def _short(text, limit=80):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def sensor_key(sensor_id):
+    """A sensor ID as compared: case-insensitively (the API shows the same ID in both cases)."""
+    return str(sensor_id).lower()
+
+
 def same_sensor_id(left, right):
-    return str(left).lower() == str(right).lower()
+    return sensor_key(left) == sensor_key(right)
 
 
 class SensorNotFound(ApiError):
@@ -266,7 +271,7 @@ class KataClient(Closing):
                 raise _shape_error("GET", self.http.display_path("sensors", params or None), body,
                                    'no "sensors" list')
             for sensor in read_sensors(body):
-                key = str(_first(sensor, SENSOR_ID_KEYS) or "").lower()
+                key = sensor_key(_first(sensor, SENSOR_ID_KEYS) or "")
                 if key and key in seen_ids:
                     continue
                 if key:

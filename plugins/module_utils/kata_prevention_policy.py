@@ -35,7 +35,7 @@ import re
 import threading
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, same_sensor_id
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, same_sensor_id, sensor_key
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
     HashError,
     PreventionResource,
@@ -81,15 +81,11 @@ def parse_policy(policy, groups=None):
         name = str(key).strip()
         if not name:
             raise PolicyError("policy has an empty key; keys are all, host names, sensor IDs or group names")
-        where = "policy[%s]" % name
-        if entries is not None and not isinstance(entries, (list, tuple)):
-            raise PolicyError("%s must be a list of hashes (an empty list or null clears that target), got %r"
-                              % (where, entries))
         try:
-            parsed.append((name, normalize_hashes(entries, option=where)))
+            parsed.append((name, normalize_hashes(entries, option="policy[%s]" % name)))
         except HashError as exc:
             raise PolicyError(str(exc))
-    everywhere = dict((item["value"], item) for key, hashes in parsed if key == ALL_KEY for item in hashes)
+    everywhere = set(item["value"] for key, hashes in parsed if key == ALL_KEY for item in hashes)
     for key, hashes in parsed:
         both = [item["value"] for item in hashes if key != ALL_KEY and item["value"] in everywhere]
         if both:
@@ -166,11 +162,11 @@ def resolve_policy(parsed, groups, sensors):
                                       "instead; nothing was changed" % (where, len(found), name, ", ".join(
                                           str(sensor.get("sensor_id")) for sensor in found)))
                 sensor = found[0]
-            sensor_key = str(sensor["sensor_id"]).lower()
-            if sensor_key not in by_id:
-                by_id[sensor_key] = PolicyTarget(sensor["sensor_id"], label_of(sensor), name, record=sensor)
-                targets.append(by_id[sensor_key])
-            by_id[sensor_key].add(key, hashes)
+            key_of_sensor = sensor_key(sensor["sensor_id"])
+            if key_of_sensor not in by_id:
+                by_id[key_of_sensor] = PolicyTarget(sensor["sensor_id"], label_of(sensor), name, record=sensor)
+                targets.append(by_id[key_of_sensor])
+            by_id[key_of_sensor].add(key, hashes)
     return targets
 
 
@@ -190,37 +186,37 @@ class PolicyResource(PreventionResource):
         self._read_lock = threading.Lock()
 
     def desired_of(self, target):
-        found = self.desired_by_id.get(str(target.sensor_id).lower())
+        found = self.desired_by_id.get(sensor_key(target.sensor_id))
         return target.hashes if found is None else found
 
     def read(self, target, result):
         with self._read_lock:
-            kept = self._read.pop(str(target.sensor_id).lower(), _UNREAD)
+            kept = self._read.pop(sensor_key(target.sensor_id), _UNREAD)
         if kept is not _UNREAD:
             return None if kept is None else list(kept)  # None: the all-hosts list could not be read
         objects = super(PolicyResource, self).read(target, result)
         with self._read_lock:
-            self._read[str(target.sensor_id).lower()] = objects
+            self._read[sensor_key(target.sensor_id)] = objects
         return objects
 
     def adopt(self, target, other):
         """Use the list ``other`` read for ``target`` (once) instead of reading it again."""
         with other._read_lock:
-            kept = other._read.pop(str(target.sensor_id).lower(), _UNREAD)
+            kept = other._read.pop(sensor_key(target.sensor_id), _UNREAD)
         if kept is not _UNREAD:
-            self._read[str(target.sensor_id).lower()] = kept
+            self._read[sensor_key(target.sensor_id)] = kept
         self.all_hosts_error = self.all_hosts_error or other.all_hosts_error
 
 
 # ---- 4. conflicts and the order of the writes ------------------------------------------------
 def outside_conflicts(resource, client, targets, added, sensors):
     """``{hash: [host, ...]}``: hashes ``all`` adds that a host outside the policy blocks (reads those hosts)."""
-    listed = set(str(target.sensor_id).lower() for target in targets)
+    listed = set(sensor_key(target.sensor_id) for target in targets)
     if sensors is None:
         sensors = client.list_sensors()
     # Hosts known not to run Windows have no prevention list to read (prevention works only on Windows agents).
     others = [(label_of(sensor), resource.read_list(sensor["sensor_id"], {})) for sensor in sensors
-              if sensor.get("sensor_id") and str(sensor["sensor_id"]).lower() not in listed
+              if sensor.get("sensor_id") and sensor_key(sensor["sensor_id"]) not in listed
               and not non_windows_os(sensor)]
     return find_conflicts(added, others)
 
@@ -349,19 +345,16 @@ class PolicyRun:
         swaps = order.removals
         removal_step = PolicyResource(self.client, verify_write=self.resource.verify_write, diff=self.resource.diff,
                                       state="absent", exclusive=False, desired=dict(
-                                          (str(target.sensor_id).lower(), hashes) for target, hashes in swaps.items()))
+                                          (sensor_key(target.sensor_id), hashes) for target, hashes in swaps.items()))
         for target in swaps:
             removal_step.adopt(target, self.resource)
-        done = apply_all(lambda target: removal_step if target in swaps else self.resource, order.first, False,
-                         self.parallelism)
-        self._store((target, result, error) for target, result, error in done if target not in swaps)
         first_steps = {}
-        for target, result, error in done:
-            if target in swaps:
-                if error is None:
-                    first_steps[target] = result
-                else:
-                    self._store([(target, result, error)])
+        for target, result, error in apply_all(lambda target: removal_step if target in swaps else self.resource,
+                                               order.first, False, self.parallelism):
+            if target in swaps and error is None:
+                first_steps[target] = result  # finished by the write after the all-hosts list
+            else:
+                self._store([(target, result, error)])
         if order.all_hosts is not None:
             self._store(apply_all(self.resource, [order.all_hosts], False, 1))
         last = [target for target in order.last if target not in swaps or target in first_steps]

@@ -18,6 +18,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import A
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     ALL_SENSORS,
     clean_selector,
+    sensor_key,
     sensor_summary,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
@@ -37,7 +38,6 @@ SENSOR_ARGUMENTS = {"sensor_id": "sensor_id", "sensor_hostname": "hostname", "se
 DEFAULT_PARALLELISM = 16
 # HttpClient keeps at most 32 connections per host (pool_maxsize); more threads would only wait for one.
 MAX_PARALLELISM = 32
-ENTRY_KEYS = SENSOR_OPTIONS
 FILTER_KEYS = ("hostname", "ip")
 
 
@@ -96,9 +96,9 @@ def parse_entries(entries):
         where = "sensors[%d]" % index
         if isinstance(entry, dict):
             keys = sorted(str(key) for key in entry)
-            if len(keys) != 1 or keys[0] not in ENTRY_KEYS:
+            if len(keys) != 1 or keys[0] not in SENSOR_OPTIONS:
                 raise FleetInputError("%s must be a sensor ID or a dict with exactly one of %s; got keys %s"
-                                      % (where, ", ".join(ENTRY_KEYS), ", ".join(keys) or "none"))
+                                      % (where, ", ".join(SENSOR_OPTIONS), ", ".join(keys) or "none"))
             option = keys[0]
             value = _text(entry[option], "%s.%s" % (where, option))
         else:
@@ -238,7 +238,7 @@ def _unique(targets):
     """The targets without repeats; sensor IDs compare case-insensitively (the API shows both cases)."""
     kept, seen = [], set()
     for target in targets:
-        key = str(target.sensor_id).lower()
+        key = sensor_key(target.sensor_id)
         if key not in seen:
             seen.add(key)
             kept.append(target)
@@ -246,11 +246,7 @@ def _unique(targets):
 
 
 def sensor_selection_spec():
-    return dict(
-        sensor_id=dict(type="str"),
-        sensor_hostname=dict(type="str"),
-        sensor_ip=dict(type="str"),
-    )
+    return dict((option, dict(type="str")) for option in SENSOR_OPTIONS)
 
 
 def resolver(client, option, value):

@@ -243,13 +243,11 @@ def run_single(module, resource, resolve, base=None):
         emit_warnings(module, result)
         if exc.api_error is not None:
             result["api_error"] = exc.api_error.to_dict()
-        result.pop("_pending", None)
         module.fail_json(msg=exc.msg, **resource.single_result(result))
     except (ApiError, ConfigurationError) as exc:
         # The server's own error answer (or none before a write): nothing was changed.
         result["changed"] = False
         emit_warnings(module, result)
-        result.pop("_pending", None)
         fail_from(module, exc, **resource.single_result(result))
     emit_warnings(module, result)
     return resource.single_result(result)
