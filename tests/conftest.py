@@ -23,6 +23,7 @@ import tempfile
 import pytest
 import yaml
 
+from tests.client_factory import client_factory
 from tests.fakes import pki
 from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
 
@@ -199,18 +200,8 @@ def kata_client_factory(central_node, pki_paths, client_sleeps):
     """``make(**options)``: a KataClient for the fake Central Node, closed after the test."""
     from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient
 
-    clients = []
-
-    def make(**kwargs):
-        options = dict(kata_host="127.0.0.1", kata_port=central_node.port,
-                       external_system_id=DEFAULT_EXTERNAL_SYSTEM_ID, client_cert=pki_paths["client"],
-                       client_key=pki_paths["client_key"], ca_path=pki_paths["ca"], request_timeout=5, retries=3,
-                       sleep=client_sleeps.append)
-        options.update(kwargs)
-        client = KataClient(**options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    with client_factory(KataClient, kata_host="127.0.0.1", kata_port=central_node.port,
+                        external_system_id=DEFAULT_EXTERNAL_SYSTEM_ID, client_cert=pki_paths["client"],
+                        client_key=pki_paths["client_key"], ca_path=pki_paths["ca"], request_timeout=5, retries=3,
+                        sleep=client_sleeps.append) as make:
+        yield make

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import pytest
 
+from tests.client_factory import client_factory
 from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
 
 
@@ -50,17 +51,7 @@ def ksc_client(ksc, pki_paths):
     """Build KscClient objects for the fake (closed at the end of the test)."""
     from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import KscClient
 
-    clients = []
-
-    def make(**overrides):
-        settings = dict(ksc_host="127.0.0.1", ksc_port=ksc.port, ksc_username=DEFAULT_USER,
+    with client_factory(KscClient, ksc_host="127.0.0.1", ksc_port=ksc.port, ksc_username=DEFAULT_USER,
                         ksc_password=DEFAULT_PASSWORD, ca_path=pki_paths["ca"], request_timeout=5, retries=2,
-                        sleep=lambda seconds: None)
-        settings.update(overrides)
-        client = KscClient(**settings)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+                        sleep=lambda seconds: None) as make:
+        yield make

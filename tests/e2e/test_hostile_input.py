@@ -739,18 +739,23 @@ def _hash_object(entry):
     return {"file": {kind: value}}
 
 
+def _each_once(items, convert):
+    """``convert`` of every item, repeats once and in order; REJECT when any item is REJECTed."""
+    converted = []
+    for item in items:
+        value = convert(item)
+        if value is REJECT:
+            return REJECT
+        if value not in converted:
+            converted.append(value)
+    return converted
+
+
 def expected_prevention_objects(hashes):
     """The list kata_prevention must write on a host without rules (duplicates once, in order), or REJECT."""
     if not isinstance(hashes, list):
         return REJECT   # None (hashes is required), and scalars ansible-core turns into invalid entries
-    objects = []
-    for entry in hashes:
-        obj = _hash_object(entry)
-        if obj is REJECT:
-            return REJECT
-        if obj not in objects:
-            objects.append(obj)
-    return objects
+    return _each_once(hashes, _hash_object)
 
 
 def _port_range(ports):
@@ -798,14 +803,7 @@ def expected_isolation_rules(exclusions):
         return []   # not given: no exclusions
     if not isinstance(exclusions, list):
         return REJECT
-    rules = []
-    for item in exclusions:
-        rule = _api_exclusion(item)
-        if rule is REJECT:
-            return REJECT
-        if rule not in rules:
-            rules.append(rule)
-    return rules
+    return _each_once(exclusions, _api_exclusion)
 
 
 def isolation_body(seconds, rules=()):

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+
 import pytest
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
@@ -15,6 +17,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     HttpClient,
     parse_retry_after,
 )
+from tests.client_factory import client_factory
 from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
 from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
 
@@ -28,19 +31,10 @@ def sleeps():
 
 @pytest.fixture
 def make_client(central_node, pki_paths, sleeps):
-    clients = []
-
-    def make(**kwargs):
-        options = dict(ca_path=pki_paths["ca"], client_cert=pki_paths["client"], client_key=pki_paths["client_key"],
-                       timeout=5, retries=3, sleep=sleeps.append)
-        options.update(kwargs)
-        client = HttpClient(central_node.base_url, **options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    with client_factory(functools.partial(HttpClient, central_node.base_url), ca_path=pki_paths["ca"],
+                        client_cert=pki_paths["client"], client_key=pki_paths["client_key"], timeout=5, retries=3,
+                        sleep=sleeps.append) as make:
+        yield make
 
 
 def test_get_with_mutual_tls(make_client, central_node):
