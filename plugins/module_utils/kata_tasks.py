@@ -246,8 +246,9 @@ class TaskResource(BaseResource):
         result.update(extra)
         return result
 
-    def extra(self, target):
-        return dict(sensor_id=target.sensor_id, settings=self.wanted) if self.present else {}
+    def extra(self, sensor_id):
+        """The return values of ``state=present`` beyond the task's: the host and the settings asked for."""
+        return dict(sensor_id=sensor_id, settings=self.wanted) if self.present else {}
 
     # ---- the target_runner protocol ----------------------------------------------------------
     def new_result(self, target):
@@ -270,7 +271,7 @@ class TaskResource(BaseResource):
         if differences:
             raise TargetFailed(describe_differences(self.task_id, differences), self.describe(
                 dict(changed=False, differences=[dict(option=o, task=h, requested=w) for o, h, w in differences]),
-                view, **self.extra(target)))
+                view, **self.extra(target.sensor_id)))
         if unknown:
             result["warnings"].append("The Central Node's view of task %s does not show %s; these settings could not "
                                       "be compared and the existing task was kept." % (self.task_id, ", ".join(unknown)))
@@ -285,7 +286,7 @@ class TaskResource(BaseResource):
             return
         after = {"task_id": self.task_id, "sensor_id": result["sensor_id"], "task": self.wanted}
         result["diff"] = dict(before={} if plan.changed else after, after=after)
-        self.describe(result, None if plan.changed else plan.view, sensor_id=result["sensor_id"], settings=self.wanted)
+        self.describe(result, None if plan.changed else plan.view, **self.extra(result["sensor_id"]))
 
     def write(self, target, plan, result):
         if not self.present:
@@ -304,10 +305,10 @@ class TaskResource(BaseResource):
         return self.present and (wrote or self.params["wait"])
 
     def finish(self, target, plan, result, elapsed, since_write):
-        extra = self.extra(target)
+        extra = self.extra(target.sensor_id)
         view = plan.view
         if not plan.changed:
-            self.describe(result, self.wait(view, extra, result, changed=False), **extra)
+            self.describe(result, self.wait(view, extra, changed=False), **extra)
             return result
         try:
             view = self.get_task(self.task_id)
@@ -321,7 +322,7 @@ class TaskResource(BaseResource):
         if view is None:
             result["warnings"].append("Task %s was created but the Central Node does not show it yet." % self.task_id)
         else:
-            view = self.wait(view, extra, result, changed=True)
+            view = self.wait(view, extra, changed=True)
         self.describe(result, view, **extra)
         return result
 
@@ -350,7 +351,7 @@ class TaskResource(BaseResource):
             result["warnings"].append("Creating task %s failed (%s), but the Central Node shows the task: the request "
                                       "reached it, so it was not sent again." % (self.task_id, exc))
 
-    def wait(self, view, extra, result, changed):
+    def wait(self, view, extra, changed):
         if not self.params["wait"]:
             return view
         timeout = self.params["wait_timeout"]
