@@ -334,6 +334,12 @@ def find_pending(client, host_id, task, task_params):
     return best
 
 
+def incident_id_of(incident):
+    """The ``KLINCDT_ID`` of an incident as KSC lists it, or None when it is not an integer."""
+    incident_id = (incident or {}).get("KLINCDT_ID")
+    return incident_id if isinstance(incident_id, int) and not isinstance(incident_id, bool) else None
+
+
 class IncidentPlan:
     def __init__(self, changed, body, pending=None):
         self.changed = changed
@@ -402,15 +408,11 @@ class IncidentResource(BaseResource):
         the incident is already handled. It is not a change (``changed`` stays false): ``marked_not_handled``
         says it was sent.
         """
-        incident = plan.pending
-        if incident is None or incident.get("KLINCDT_IS_HANDLED") is True:
-            return
-        incident_id = incident.get("KLINCDT_ID")
-        if not isinstance(incident_id, int) or isinstance(incident_id, bool):
+        incident_id = incident_id_of(plan.pending)
+        if incident_id is None or plan.pending.get("KLINCDT_IS_HANDLED") is True:
             return
         try:
-            self.client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False,
-                                                      "KLHST_WKS_HOSTNAME": target.sensor_id})
+            self.mark_not_handled(incident_id, target.sensor_id)
         except ApiError as exc:
             raise TargetFailed("Pending incident %d already queues this response, but marking it not handled again "
                                "(as the vendor's sequence does after AddIncident) failed: %s" % (incident_id, exc),
@@ -427,8 +429,11 @@ class IncidentResource(BaseResource):
             found = find_pending(self.client, host_id, body["task"], body["params"])
         except ApiError:
             return None
-        incident_id = found[0].get("KLINCDT_ID") if found else None
-        return incident_id if isinstance(incident_id, int) and not isinstance(incident_id, bool) else None
+        return incident_id_of(found[0]) if found else None
+
+    def mark_not_handled(self, incident_id, host_id):
+        """``UpdateIncident(KLINCDT_IS_HANDLED=false)``: the step the vendor's sample sends after AddIncident."""
+        self.client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False, "KLHST_WKS_HOSTNAME": host_id})
 
     def create(self, host_id, body, result):
         """AddIncident, then UpdateIncident with KLINCDT_IS_HANDLED false, as the vendor's sample does."""
@@ -449,7 +454,7 @@ class IncidentResource(BaseResource):
                                       "response on the host: the request reached KSC, so it was not sent again."
                                       % (exc, incident_id))
         try:
-            self.client.update_incident(incident_id, {"KLINCDT_IS_HANDLED": False, "KLHST_WKS_HOSTNAME": host_id})
+            self.mark_not_handled(incident_id, host_id)
         except ApiError as exc:
             result["incident_id"] = incident_id
             raise TargetFailed("Incident %d was created but marking it not handled failed: %s" % (incident_id, exc),
