@@ -281,7 +281,7 @@ def merge_removal_step(first, final):
 def target_entry(target, outcome):
     """One entry of ``targets``: the target as the policy named it, its changes and its end state."""
     entry = dict(target=ALL_KEY if target.sensor_id == ALL_SENSORS else target.given, label=target.label,
-                 sensor_id=target.sensor_id, keys=list(target.keys), added=outcome.get("added", []),
+                 sensor_id=target.sensor_id, policy_keys=list(target.keys), added=outcome.get("added", []),
                  removed=outcome.get("removed", []), unchanged=len(outcome.get("unchanged", [])),
                  hashes=outcome.get("hashes", []), changed=bool(outcome.get("changed")),
                  failed=bool(outcome.get("failed")))

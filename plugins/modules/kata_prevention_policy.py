@@ -127,8 +127,10 @@ targets:
     sensor_id:
       description: The sensor ID, or V(all).
       type: str
-    keys:
-      description: The policy keys that named this target (a host can be named by several groups).
+    policy_keys:
+      description:
+        - The policy keys that named this target (a host can be named by several groups).
+        - Called C(keys) before version 1.0.0; renamed because C(keys) shadows a dict method in Jinja.
       type: list
       elements: str
     added:

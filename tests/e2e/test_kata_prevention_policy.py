@@ -149,7 +149,7 @@ def test_groups_expand_to_their_hosts_and_a_host_in_several_keys_gets_the_union(
     assert run.rc == 0, run
     result = run.result("groups")
     assert [entry["target"] for entry in result["targets"]] == [host(1), host(2)]
-    assert result["targets"][1]["keys"] == ["finance", host(2)]
+    assert result["targets"][1]["policy_keys"] == ["finance", host(2)]
     assert central_node.get_prevention(sensor_id(central_node, 1)) == [sha(C)]
     assert central_node.get_prevention(sensor_id(central_node, 2)) == [sha(C), sha(D)]
     assert central_node.get_prevention(sensor_id(central_node, 3)) == []
