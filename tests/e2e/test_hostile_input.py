@@ -40,6 +40,7 @@ import json
 import math
 import os
 import re
+import sys
 import zipfile
 
 from unittest import mock
@@ -47,7 +48,10 @@ from urllib.parse import unquote, unquote_plus
 
 import pytest
 
+from ansible.module_utils.ansible_release import __version__ as CORE_VERSION
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.parsing.convert_bool import boolean
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -587,6 +591,7 @@ def run(fake, name, args, check=False):
     result = run_module(name, args, check=check)
     assert result.traceback is None, "traceback for %s %r:\n%s" % (name, args, result.traceback)
     assert isinstance(result.result, dict) and ("failed" in result.result or "changed" in result.result), result
+    result.refused_by_runtime = refused_by_syslog(fake, name, args, result)
     return result
 
 
@@ -602,6 +607,8 @@ def assert_rejected(fake, result, option, args):
 
 
 def assert_names_option(result, option):
+    if result.refused_by_runtime:
+        return   # failed before the module ran, nothing sent: see refused_by_syslog
     names = NAMES.get(option, (option,))
     if result.msg in ANSIBLE_CORE_UNNAMED.get(option, ()):
         return
@@ -713,7 +720,7 @@ def check_ksc_requests(ksc):
 
 # ---- what an accepted value must send -------------------------------------------------------------
 REJECT = object()   # the value must be refused naming the option, before any request
-# The run_process task body: computed from the arguments the module took (its invocation), see expected_task_post.
+# The run_process task body: computed from the arguments given, see expected_task_post.
 TASK_BODY = object()
 TASK_OPTIONS = ("executable", "arguments", "working_directory", "start_now")
 
@@ -843,15 +850,20 @@ def expected_writes(module, option, value):
     return None   # not a body option: the requests are checked by check_kata_requests/check_ksc_requests
 
 
-def expected_task_post(result):
-    """The one task POST a run_process run sends: the documented task body built from the option values the
-    module took (AnsibleModule's own type conversion included), nothing else."""
-    args = result.result["invocation"]["module_args"]
-    task = {"schedule": {"startNow": bool(args["start_now"])}, "execCommand": args["executable"]}
-    if args["arguments"] not in (None, ""):
-        task["cmdLineParameters"] = args["arguments"]
-    if args["working_directory"] not in (None, ""):
-        task["workingDirectory"] = args["working_directory"]
+def as_ansible_str(value):
+    """AnsibleModule's ``type=str`` conversion (string_conversion_action ``warn``): a non-string becomes its str()."""
+    return value if value is None or isinstance(value, str) else to_native(value)
+
+
+def expected_task_post(args):
+    """The one task POST a run_process run sends: the documented task body built from the option values given
+    (with AnsibleModule's type conversion, done here independently of the module), nothing else."""
+    start_now = True if args.get("start_now") is None else boolean(args["start_now"])
+    task = {"schedule": {"startNow": start_now}, "execCommand": as_ansible_str(args["executable"])}
+    for option, key in (("arguments", "cmdLineParameters"), ("working_directory", "workingDirectory")):
+        value = as_ansible_str(args.get(option))
+        if value not in (None, ""):
+            task[key] = value
     return [("POST", {"task": task})]
 
 
@@ -909,7 +921,7 @@ def check_expected_writes(fake, module, option, value, result, args):
         return
     assert not result.failed, "%s=%r was refused: %r" % (option, value, result)
     if expected is TASK_BODY:
-        expected = expected_task_post(result)
+        expected = expected_task_post(args)
     assert sent_writes(fake) == expected, "%s=%r sent %r, expected %r" % (option, value, sent_writes(fake),
                                                                           expected)
 
@@ -944,12 +956,47 @@ def infinite(value):
     return False
 
 
+# ansible-core 2.18 to 2.21: check_type_int() raises OverflowError for inf (a traceback in AnsibleModule(),
+# before the module's code runs); 2.16 and 2.17 never had the bug, 2.22 has the fix (ansible/ansible#87253):
+# both refuse inf with a TypeError, which AnsibleModule reports naming the option.
+CORE_LINE = tuple(int(part) for part in CORE_VERSION.split(".")[:2])
+CORE_INT_OVERFLOWS = (2, 18) <= CORE_LINE < (2, 22)
+
+
 def core_overflows(module, option, value):
-    """ansible-core 2.19's check_type_int() raises OverflowError (a traceback in AnsibleModule(), before the
-    module's code runs) for inf: fixed upstream by ansible/ansible#87253. Such values are not generated for
-    int options and options with sub-options; test_core_int_overflow_is_still_there notices the fix."""
+    """On the cores with the bug, inf is not generated for int options and options with sub-options;
+    test_core_int_overflow_is_where_expected notices when a core changes."""
     spec = SPECS[module].get(option, {})
-    return (spec.get("type") == "int" or "options" in spec) and infinite(value)
+    return CORE_INT_OVERFLOWS and (spec.get("type") == "int" or "options" in spec) and infinite(value)
+
+
+# Python 3.12+ refuses a NUL byte in syslog.syslog(), and AnsibleModule logs its invocation to syslog before
+# the module's code runs: on those Pythons (ansible-core 2.20 and later) a NUL in a logged option fails the
+# task with this message, before anything is sent. Lists and dicts are logged as their repr(), NUL escaped.
+SYSLOG_REFUSES_NUL = sys.version_info >= (3, 12)
+SYSLOG_NUL_MESSAGE = "Failed to log to syslog (embedded null character)."
+
+
+def logs_a_nul(module, args):
+    """True when AnsibleModule would write a NUL byte to syslog for ``args``: a string option, not no_log."""
+    for name, value in args.items():
+        spec = SPECS[module].get(name, {})
+        if isinstance(value, str) and "\x00" in value and not spec.get("no_log") and \
+                spec.get("type", "str") in ("str", "path", "raw"):
+            return True
+    return False
+
+
+def refused_by_syslog(fake, module, args, result):
+    """On a Python whose syslog refuses NUL: a NUL in a logged option failed the task, naming an option (the
+    argument checks run first) or with the syslog message, and nothing was sent. True when syslog refused it."""
+    refused = result.msg.startswith(SYSLOG_NUL_MESSAGE)
+    if not (SYSLOG_REFUSES_NUL and logs_a_nul(module, args)):
+        assert not refused, "syslog refused %r without a NUL to log: %r" % (args, result)
+        return False
+    assert result.failed and nothing_sent(fake), \
+        "a NUL in %r reached the module on a Python whose syslog refuses it: %r" % (args, result)
+    return refused
 
 
 # ---- the properties ---------------------------------------------------------------------------------
@@ -976,6 +1023,8 @@ def test_hostile_option_value(request, module, option):
         args = baseline(module, conn, option)
         args[option] = value
         result = run(fake, module, args)
+        if result.refused_by_runtime:
+            return
         if invalid:
             assert_rejected(fake, result, option, args)
         elif result.failed and nothing_sent(fake):
@@ -1011,10 +1060,12 @@ def test_selector_arrives_as_one_query_value(central_node, kata_conn, module, op
         args[option] = value
         result = run(central_node, module, args)
         check_kata_requests(central_node, args, option)
+        if result.refused_by_runtime:
+            return
         if not value.strip() and module != "kata_sensor_info":
             assert_rejected(central_node, result, option, args)
             return
-        if module == "kata_prevention" and value.strip().lower() == "all":
+        if option == "sensor_id" and module != "kata_sensor_info" and value.strip().lower() == "all":
             assert_rejected(central_node, result, option, args)
             return
         key = QUERY_KEYS[option]
@@ -1167,6 +1218,8 @@ def test_ksc_host_names_are_matched_literally(ksc, ksc_conn, name):
     args = dict(ksc_conn, target_hostname=name, task="isolateHost", params={"action": 1})
     result = run(ksc, "ksc_edr_response", args)
     check_ksc_requests(ksc)
+    if result.refused_by_runtime:
+        return
     if not name.strip():
         assert_rejected(ksc, result, "target_hostname", args)
         return
@@ -1213,16 +1266,28 @@ class _Specs(dict):
 SPECS = _Specs()
 
 
-def test_core_int_overflow_is_still_there():
-    """When ansible-core no longer raises OverflowError for inf (ansible/ansible#87253), drop core_overflows().
-
-    2.16 and 2.17 never had the bug: they refuse inf with a TypeError, which the module reports cleanly.
-    """
-    from ansible.module_utils.ansible_release import __version__
+def test_core_int_overflow_is_where_expected():
+    """check_type_int(inf) raises OverflowError exactly on the cores core_overflows() makes room for."""
     from ansible.module_utils.common.validation import check_type_int
-    expected = TypeError if tuple(int(part) for part in __version__.split(".")[:2]) < (2, 18) else OverflowError
-    with pytest.raises(expected):
+    with pytest.raises(OverflowError if CORE_INT_OVERFLOWS else TypeError):
         check_type_int(float("inf"))
+
+
+def test_syslog_refuses_nul_exactly_where_expected():
+    """The premise of refused_by_syslog(): this Python's syslog refuses a NUL byte from 3.12 on, and so does a
+    module run here (a NUL in kata_sensor_info's hostname, which is logged as it is)."""
+    import syslog
+    syslog.openlog("kaspersky-edr-tests")
+    if SYSLOG_REFUSES_NUL:
+        with pytest.raises(ValueError):
+            syslog.syslog(syslog.LOG_DEBUG, "hostile input canary \x00")
+    else:
+        syslog.syslog(syslog.LOG_DEBUG, "hostile input canary \x00")
+    result = run_module("kata_sensor_info", {"kata_host": "127.0.0.1", "external_system_id": "x",
+                                             "client_cert": "/nonexistent.pem", "client_key": "/nonexistent.key",
+                                             "hostname": "WS-001\x00"})
+    assert result.failed
+    assert result.msg.startswith(SYSLOG_NUL_MESSAGE) is SYSLOG_REFUSES_NUL, result
 
 
 @pytest.mark.parametrize("module", sorted(OPTIONS))

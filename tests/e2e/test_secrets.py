@@ -30,6 +30,7 @@ import os
 
 import pytest
 
+from ansible.release import __version__ as CORE_VERSION
 from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
 from tests.fakes.ksc_server import DEFAULT_PASSWORD
 
@@ -37,7 +38,9 @@ WRONG_PASSPHRASE = "Wr0ng-Key-Passphrase-%d" % os.getpid()
 WRONG_PASSWORD = "Wr0ng-Ksc-Passw0rd-%d" % os.getpid()
 TASK_ID = "5a1f2b3c-4d5e-4f60-8172-8394a5b6c7d8"
 SHA = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
-MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+CORE = tuple(int(part) for part in CORE_VERSION.split(".")[:2])
+# How a core shows a no_log option's value in the module arguments: 2.22 redacts by position in the spec.
+MASK = "$REDACTED$" if CORE >= (2, 22) else "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 KATA_TASKS = ("kata_sensor_info", "kata_isolation", "kata_prevention", "kata_run_process", "kata api error")
 KSC_TASKS = ("ksc_edr_response", "ksc api error")
 
@@ -101,11 +104,36 @@ def statuses(run):
     return dict((entry["task"], entry["status"]) for entry in run.results)
 
 
+def core_injects_invocation_by_default():
+    """ansible-core 2.21 stopped returning ``invocation`` (the module arguments) unless
+    ``ANSIBLE_INJECT_INVOCATION`` asks for it; older cores always return it."""
+    return CORE < (2, 21)
+
+
+def check_invocations(run, with_options):
+    """Every module result carries its arguments (``invocation``), with the secrets masked."""
+    modules = [entry for entry in run.results if entry["task"] in KATA_TASKS + KSC_TASKS]
+    assert modules and all("invocation" in entry["result"] for entry in modules), run.results
+    if not with_options:
+        return
+    for entry in modules:
+        args = entry["result"]["invocation"]["module_args"]
+        option = "ksc_password" if entry["task"] in KSC_TASKS else "client_key_passphrase"
+        assert args[option] == MASK, (entry["task"], option, args[option])
+    if core_injects_invocation_by_default():
+        assert MASK in run.stdout        # -vvv printed the module arguments, with the secrets masked
+
+
+@pytest.mark.parametrize("invocation", ["default", "injected"])
 @pytest.mark.parametrize("with_options", [True, False], ids=["module options", "environment"])
 @pytest.mark.parametrize("right", [True, False], ids=["right secrets", "wrong secrets"])
 def test_secrets_never_leak(central_node, ksc, ksc_env, pki_paths, ansible_env, run_playbook, tmp_path,
-                            with_options, right):
+                            with_options, right, invocation):
+    """``invocation``: the core's default, or ANSIBLE_INJECT_INVOCATION=true (2.21+; older cores return the
+    module arguments either way and ignore the variable)."""
     ansible_env.pop("ANSIBLE_DEBUG", None)
+    if invocation == "injected":
+        ansible_env["ANSIBLE_INJECT_INVOCATION"] = "true"
     passphrase = CLIENT_KEY_PASSPHRASE if right else WRONG_PASSPHRASE
     password = DEFAULT_PASSWORD if right else WRONG_PASSWORD
     env = dict(ksc_env, KATA_CLIENT_KEY=pki_paths["client_key_encrypted"])
@@ -143,8 +171,10 @@ def test_secrets_never_leak(central_node, ksc, ksc_env, pki_paths, ansible_env, 
     for entry in run.results:
         if entry["status"] == "failed":
             assert "\n" not in entry["result"]["msg"], entry
-    if with_options:
-        assert MASK in run.stdout        # -vvv printed the module arguments, with the secrets masked
+    if invocation == "injected" or core_injects_invocation_by_default():
+        check_invocations(run, with_options)
+    else:   # what a user sees instead: no module arguments anywhere, the secrets checked below all the same
+        assert not any("invocation" in entry["result"] for entry in run.results), run.results
 
     output = run.stdout + run.stderr
     returned = json.dumps(run.results)

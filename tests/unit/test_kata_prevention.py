@@ -18,7 +18,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import A
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings
 from ansible_collections.kaspersky.edr.plugins.modules import kata_prevention as module_under_test
 # tests/inprocess.py needs ansible.module_utils.testing (ansible-core 2.19+): without it this import fails the
-# suite, as it should (the tested ansible-core is 2.19).
+# suite, as it should (every tested ansible-core has it or is handled there).
 from tests import inprocess
 
 MD5_A = "44d88612fea8a8f36de82e1278abb02f"
