@@ -1,30 +1,45 @@
-# Two commands for a fresh machine with Python 3.11 and make:
+# Two commands for a fresh machine with Python 3.11 and make (and Python 3.12/3.13 for the current cores):
 #   make demo   starts the embedded fake Central Node and fake KSC and runs the real playbooks
 #               (installs only the runtime, ansible-core and cryptography into .venv-demo)
-#   make test   runs the whole test suite (unit, end-to-end, molecule, sanity, lint, galaxy-importer,
-#               ansible-rulebook, and the unit and end-to-end tests on ansible-core 2.16 to 2.18)
-# make test-matrix runs the unit and end-to-end tests on ansible-core 2.16, 2.17, 2.18 and 2.19
-# (one venv each under .matrix/); MATRIX_VERSIONS="2.16 2.18" picks versions.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+#   make test   runs the whole test suite on the current stable core, ansible-core 2.21 on Python 3.12
+#               (unit, end-to-end, molecule, sanity on 2.21 and 2.19, lint, galaxy-importer,
+#               ansible-rulebook), and the unit and end-to-end tests of every other core in CI scope
+# make test-matrix runs the unit and end-to-end tests on every core the collection claims:
+# 2.16 to 2.19 on Python 3.11, 2.20 and 2.21 on 3.12, 2.22 on 3.13 (one venv each under .matrix/);
+# MATRIX_VERSIONS="2.16 2.22" picks versions. Pythons are found as pythonX.Y on PATH, else under pyenv.
+#
+# The toolchain's Python and core (tests/tools/toolchain.sh): 2.21 on Python 3.12; without a Python
+# 3.12 it says so in one line and falls back to 2.19 on 3.11. TOOLCHAIN_STRICT=1 (CI) fails instead.
+TOOLCHAIN := $(shell tests/tools/toolchain.sh)
+PYTHON ?= $(word 1,$(TOOLCHAIN))
+TOOLCHAIN_CORE ?= $(word 2,$(TOOLCHAIN))
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_VENV := .venv-demo
-MATRIX_VERSIONS ?= 2.16 2.17 2.18 2.19
-# make test runs 2.19 (the full suite) in .venv already; the matrix step adds the older versions.
-MATRIX_CI_VERSIONS := 2.16 2.17 2.18
+DEMO_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+ALL_CORES := 2.16 2.17 2.18 2.19 2.20 2.21 2.22
+MATRIX_VERSIONS ?= $(ALL_CORES)
+# make test runs the toolchain's core in full in .venv; the matrix step adds every other line (CI scope).
+MATRIX_CI_VERSIONS := $(filter-out $(TOOLCHAIN_CORE),$(ALL_CORES))
+# ansible-test sanity on the toolchain's core and on 2.19, the last line on Python 3.11.
+SANITY_SECOND_CORE := 2.19
+MATRIX_MISSING := $(if $(filter 1,$(TOOLCHAIN_STRICT)),fail,skip)
 
-.PHONY: demo test venv unit e2e pytest sanity lint changelog-lint docs clean bench test-matrix matrix-ci
+.PHONY: demo test venv unit e2e pytest sanity sanity-toolchain sanity-second lint changelog-lint docs clean bench \
+	test-matrix matrix-ci
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-$(TOOLCHAIN_CORE)
 
-$(VENV)/.installed: requirements.txt tests/requirements.txt
+$(VENV)/.installed-$(TOOLCHAIN_CORE): requirements.txt tests/requirements.txt
+	@test -n "$(PYTHON)" || { echo "make: no Python for the toolchain (tests/tools/toolchain.sh)"; exit 1; }
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
+	$(BIN)/python -m pip install --quiet "ansible-core==$(TOOLCHAIN_CORE).*" -r tests/requirements.txt
 	touch $@
 
 $(DEMO_VENV)/.installed: requirements.txt tests/requirements-demo.txt
-	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/python -m pip install --quiet -r tests/requirements-demo.txt
 	touch $@
 
@@ -32,13 +47,13 @@ demo: $(DEMO_VENV)/.installed
 	$(DEMO_VENV)/bin/python -m tests.demo
 
 test: venv pytest sanity lint changelog-lint matrix-ci
-	@echo "make test: all checks passed"
+	@echo "make test: all checks passed (toolchain: ansible-core $(TOOLCHAIN_CORE))"
 
 test-matrix:
 	tests/tools/matrix.sh $(MATRIX_VERSIONS)
 
 matrix-ci:
-	MATRIX_SCOPE=ci tests/tools/matrix.sh $(MATRIX_CI_VERSIONS)
+	MATRIX_SCOPE=ci MATRIX_MISSING=$(MATRIX_MISSING) tests/tools/matrix.sh $(MATRIX_CI_VERSIONS)
 
 pytest: venv
 	$(BIN)/python -m pytest
@@ -49,8 +64,14 @@ unit: venv
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e
 
-sanity: venv
+sanity: sanity-toolchain sanity-second
+
+sanity-toolchain: venv
 	tests/tools/sanity.sh
+
+sanity-second:
+	@if [ "$(TOOLCHAIN_CORE)" = "$(SANITY_SECOND_CORE)" ]; then echo "sanity: ansible-core $(SANITY_SECOND_CORE) is the toolchain's core, already checked"; \
+	else PYTHON="$$(tests/tools/core_venv.sh $(SANITY_SECOND_CORE))" tests/tools/sanity.sh; fi
 
 lint: venv
 	tests/tools/lint.sh
