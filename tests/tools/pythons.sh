@@ -24,9 +24,12 @@ core_requirement() {
 
 # Print the path of a Python X.Y, or return 1.
 find_python() {
-  local line="$1" candidate
+  local line="$1" candidate pyenv_copies=()
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$line".*/bin/python; do
+    [ -x "$candidate" ] && pyenv_copies+=("$candidate")
+  done
   for candidate in "$(command -v "python$line" 2>/dev/null)" \
-                   $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$line".*/bin/python 2>/dev/null | sort -V -r); do
+                   $( [ ${#pyenv_copies[@]} -eq 0 ] || printf '%s\n' "${pyenv_copies[@]}" | sort -V -r); do
     [ -n "$candidate" ] && [ -x "$candidate" ] || continue
     if [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$line" ]; then
       echo "$candidate"
