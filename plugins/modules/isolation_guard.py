@@ -15,8 +15,9 @@ description:
   - Limits how many distinct hosts automatic responses (C(playbooks/alert_response.yml)) isolate in one hour,
     so that a forged or broken alert stream cannot cut off the fleet.
   - O(action=reserve) grants isolation to the O(hosts) that fit into the budget O(limit) and records them as
-    reserved by O(run_id); the others are returned as deferred (for a person). A host isolated in the last hour,
-    or reserved by a run still going, is granted again without counting twice.
+    reserved by O(run_id); the others are returned as deferred (for a person). A host isolated in the last hour
+    is granted again without counting twice; a host reserved by another run that is still going is returned as
+    busy and left to that run, so parallel runs never isolate one host twice at once.
   - O(action=commit) records the hosts the run really isolated (O(made)) and drops the run's reservations, so only
     isolations actually made count. Reservations of a run that never commits expire after 15 minutes.
   - The state is a small JSON file at O(path) on the controller, read and rewritten under an exclusive lock
@@ -84,6 +85,11 @@ granted:
   elements: dict
 deferred:
   description: With O(action=reserve), the hosts over the budget, for a person to decide.
+  returned: action=reserve
+  type: list
+  elements: dict
+busy:
+  description: With O(action=reserve), the hosts another running job has reserved (it isolates them).
   returned: action=reserve
   type: list
   elements: dict

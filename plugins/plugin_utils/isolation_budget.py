@@ -87,16 +87,23 @@ def counted(state):
 
 
 def reserve(path, hosts, limit, run_id, write=True, now=None):
-    """``{"granted", "deferred", "used", "limit"}`` for ``hosts`` (dicts with ``sensor_id`` and ``host``)."""
+    """``{"granted", "deferred", "busy", "used", "limit"}`` for ``hosts`` (dicts with ``sensor_id`` and ``host``).
+
+    ``busy``: hosts another run has reserved and is isolating now (rulebooks run batches in parallel); this
+    run leaves them alone, so a host is never isolated twice at once.
+    """
     now = time.time() if now is None else now
     with locked(path):
         state = load(path, now)
         used = counted(state)
-        granted, deferred = [], []
+        in_flight = set(entry["sensor_id"].lower() for entry in state["reservations"] if entry.get("run") != run_id)
+        granted, deferred, busy = [], [], []
         for host in hosts:
             key = host["sensor_id"].lower()
-            if key in used:
-                # Isolated in the window, or reserved by a run still going: it does not count twice.
+            if key in in_flight:
+                busy.append(host)
+            elif key in used:
+                # Isolated in the window: it does not count twice.
                 granted.append(dict(host, already_counted=True))
             elif len(used) < limit:
                 used.add(key)
@@ -107,7 +114,7 @@ def reserve(path, hosts, limit, run_id, write=True, now=None):
                 deferred.append(host)
         if write:
             save(path, state)
-        return {"granted": granted, "deferred": deferred, "used": len(used), "limit": limit}
+        return {"granted": granted, "deferred": deferred, "busy": busy, "used": len(used), "limit": limit}
 
 
 def commit(path, run_id, made, write=True, now=None):
