@@ -752,10 +752,11 @@ class StreamFramer:
                 self.skip_line = True
                 return len(buffer)
             return None
-        if newline - position > self.max_bytes:
+        end = newline - 1 if buffer[newline - 1] == 0x0D else newline  # CR LF
+        if end - position > self.max_bytes:
             self.on_drop("oversized")
         else:
-            messages.append(bytes(buffer[position:newline]))
+            messages.append(bytes(buffer[position:end]))
         return newline + 1
 
     def _counted(self, position, space, messages):
