@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: isolation_guard
 short_description: Blast-radius guard for automatic isolations, state kept in a file on the controller
-version_added: 1.1.0
+version_added: "1.0.0"
 description:
   - Limits how many distinct hosts automatic responses (C(playbooks/alert_response.yml)) isolate in one hour,
     so that a forged or broken alert stream cannot cut off the fleet.
