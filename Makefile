@@ -13,7 +13,7 @@ MATRIX_VERSIONS ?= 2.16 2.17 2.18 2.19
 # make test runs 2.19 (the full suite) in .venv already; the matrix step adds the older versions.
 MATRIX_CI_VERSIONS := 2.16 2.17 2.18
 
-.PHONY: demo test venv unit e2e pytest sanity lint changelog-lint docs clean bench test-matrix matrix-ci
+.PHONY: demo test venv unit e2e pytest sanity lint changelog-lint docs clean bench bench-alerts test-matrix matrix-ci
 
 venv: $(VENV)/.installed
 
@@ -63,6 +63,11 @@ changelog-lint: venv
 bench: venv
 	$(BIN)/python -m tests.perf.bench $(if $(N),--sensors $(N)) $(if $(L),--latency-ms $(L)) \
 	  $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
+
+# KATA alert to isolation through the real ansible-rulebook (docs/performance.md): make bench-alerts
+# [BENCH_ARGS="--singles 20 --storm-alerts 500 --storm-hosts 200 ..."]; prints a table, JSON to tests/perf/results/.
+bench-alerts: venv
+	$(BIN)/python -m tests.perf.bench_alerts $(BENCH_ARGS)
 
 docs: venv
 	PYTHON=$(BIN)/python docs/build_docs.sh build/docs
