@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import pytest
 
 from tests.e2e.eda.alert_engine import AlertEngine, cef_alert, install_collection, wait_for
@@ -85,10 +87,12 @@ def test_udp_alerts_without_batching_are_throttled_per_host(engine, central_node
         ("Respond to a KATA alert on a named host", "successful")], run.output()
 
 
-def test_tls_with_client_certificates_isolates(engine, central_node, pki_paths):
+def test_tls_with_client_certificates_isolates(engine, central_node, pki_paths, collections):
+    """Also the playbook by its installed path (alert_response_playbook) instead of its name."""
     _ws1, _ws2, ws3 = central_node.sensors
+    playbook = os.path.join(collections, "ansible_collections", "kaspersky", "edr", "playbooks", "alert_response.yml")
     run = engine("tls", kata_alerts_certfile=pki_paths["server"], kata_alerts_keyfile=pki_paths["server_key"],
-                 kata_alerts_ca_certs=pki_paths["ca"], kata_alerts_client_auth=True)
+                 kata_alerts_ca_certs=pki_paths["ca"], kata_alerts_client_auth=True, alert_response_playbook=playbook)
     run.send([cef_alert(None, ws3["ip"], "High", [SHA256])],
              tls=(pki_paths["client"], pki_paths["client_key"], pki_paths["ca"]))
     wait_for(lambda: writes(central_node, "prevention"), 180, run, quiet=4, log=central_node.log)

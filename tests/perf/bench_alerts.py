@@ -11,6 +11,9 @@ process, 50 ms latency per request, 200 hosts). Alerts are real syslog over TCP 
 - **floor**: ``ansible-playbook kaspersky.edr.isolate_host -e sensor_hostname=...`` from its start to
   its isolation POST at the fake: ansible-playbook start-up plus the requests (a host lookup, a read,
   the write). The median of ``--floor-runs``.
+- ``--playbook path`` (default) sets the rulebook variable ``alert_response_playbook`` to the installed
+  playbook's path; ``fqcn`` keeps the rulebook's default, for which ansible-rulebook runs
+  ``ansible-galaxy collection list`` twice before every playbook run.
 - **single**: ``--singles`` alerts, each for another host, one at a time (the previous run finished):
   last byte on the socket to the isolation POST at the fake. p50, p95, ratio to the floor.
 - **storm**: ``--storm-alerts`` alerts over ``--storm-hosts`` hosts (each at least once, shuffled) in
@@ -62,8 +65,9 @@ def first_post_for(fake, sensor_id):
 
 
 class Bench:
-    def __init__(self, workdir, hosts, latency_ms, log=print):
+    def __init__(self, workdir, hosts, latency_ms, playbook_by_path=True, log=print):
         self.workdir = workdir
+        self.playbook_by_path = playbook_by_path
         self.log = log
         self.paths = pki.generate(os.path.join(workdir, "pki"))
         self.fake = FakeCentralNode(self.paths, sensors=hosts, latency_ms=latency_ms).start()
@@ -102,6 +106,9 @@ class Bench:
     def engine(self, name, **rulebook_vars):
         workdir = os.path.join(self.workdir, name)
         os.makedirs(workdir)
+        if self.playbook_by_path:
+            rulebook_vars.setdefault("alert_response_playbook", os.path.join(
+                self.collections, "ansible_collections", "kaspersky", "edr", "playbooks", "alert_response.yml"))
         rulebook_vars.setdefault("isolation_guard_state", os.path.join(workdir, "guard.json"))
         return AlertEngine(workdir, self.collections, self.env, rulebook_vars).start()
 
@@ -168,12 +175,15 @@ def main(argv=None):
     parser.add_argument("--storm-hosts", type=int, default=200)
     parser.add_argument("--storm-seconds", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--playbook", choices=("path", "fqcn"), default="path",
+                        help="alert_response_playbook: the installed path (default) or the rulebook's default, the FQCN "
+                             "(the engine then runs ansible-galaxy twice before each run)")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: floor, singles, storm")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     workdir = tempfile.mkdtemp(prefix="kaspersky-edr-bench-alerts-")
-    bench = Bench(workdir, max(args.storm_hosts, args.singles), args.latency_ms)
-    document = {"latency_ms": args.latency_ms, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    bench = Bench(workdir, max(args.storm_hosts, args.singles), args.latency_ms, args.playbook == "path")
+    document = {"latency_ms": args.latency_ms, "playbook": args.playbook, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
     try:
         if "floor" not in skip:

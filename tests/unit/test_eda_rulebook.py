@@ -136,8 +136,14 @@ def test_playbook_variables_come_from_the_parsed_yaml(tmp_path):
     assert playbook_variables(str(playbook)) == {"sensor_ip", "item", "targets", "all_hosts", "hashes_text"}
 
 
+def playbook_name(name):
+    """A playbook FQCN, also from a template that gives it as the default (``{{ var | default('a.b.c') }}``)."""
+    match = re.match(r"^\{\{ *[A-Za-z_]+ *\| *default\('([a-z_.]+)'\) *\}\}$", name)
+    return match.group(1) if match else name
+
+
 def check_playbook_action(rule, args):
-    namespace, collection, playbook = args["name"].split(".")
+    namespace, collection, playbook = playbook_name(args["name"]).split(".")
     assert (namespace, collection) == ("kaspersky", "edr"), "collection playbook by FQCN"
     path = os.path.join(REPO_ROOT, "playbooks", playbook + ".yml")
     assert os.path.isfile(path), path
