@@ -446,6 +446,11 @@ def split_cef_header(cef):
 
     A message with only 6 fields and no extension (a bare heartbeat) gets an empty extension.
     """
+    parts = cef.split("|", CEF_HEADER_FIELDS)
+    if len(parts) > CEF_HEADER_FIELDS:
+        header_length = sum(len(part) for part in parts[:CEF_HEADER_FIELDS]) + CEF_HEADER_FIELDS
+        if "\\" not in cef[:header_length]:  # the usual case: nothing escaped in the header
+            return [part.strip() for part in parts[:CEF_HEADER_FIELDS]], parts[CEF_HEADER_FIELDS]
     fields = []
     start = search = 0
     while len(fields) < CEF_HEADER_FIELDS:
@@ -471,11 +476,12 @@ def parse_extension(extension, cut=False):
     """
     parts = _EXTENSION_KEY.split(extension)
     # parts: [text before the first key, key1, value1, key2, value2, ...]
-    pairs = {}
-    last = len(parts) - 2 if cut else len(parts)
-    for index in range(1, last, 2):
-        pairs[parts[index]] = unescape_extension_value(parts[index + 1].rstrip())
-    return pairs
+    if cut:
+        del parts[-2:]
+    values = [value.rstrip() for value in parts[2::2]]
+    if "\\" in extension:
+        values = [unescape_extension_value(value) for value in values]
+    return dict(zip(parts[1::2], values))
 
 
 def extract_hashes(pairs):
@@ -506,7 +512,8 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 def _iso(moment, millis, offset_minutes):
     """ISO 8601: ``...Z`` for UTC, ``+HH:MM`` for another offset, nothing when the zone is unknown."""
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (moment.year, moment.month, moment.day, moment.hour, moment.minute,
+                                               moment.second)
     if millis is not None:
         text += ".%03d" % millis
     if offset_minutes is None:
