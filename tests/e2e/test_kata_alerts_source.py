@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import random
+import socket
 import ssl
 import subprocess
 import sys
@@ -192,7 +193,6 @@ def test_floods_leave_the_source_listening_with_bounded_connections():
 
 
 def open_and_send(port, data):
-    import socket  # pylint: disable=import-outside-toplevel
     sock = socket.create_connection((HOST, port), timeout=10)
     sock.sendall(data)
     return sock

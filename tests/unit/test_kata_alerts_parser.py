@@ -12,6 +12,7 @@ __metaclass__ = type
 import asyncio
 import logging
 import random
+import socket
 
 import pytest
 
@@ -589,3 +590,12 @@ def test_a_full_inbox_drops_datagrams_and_counts_them():
         source.receive_datagram(alert_message(alert_id=str(index)), "10.0.0.1")
     assert len(inbox(source)) == 10
     assert source.drops.totals == {"queue_full": 2}
+
+
+def test_a_port_in_use_names_host_and_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ValueError, match="cannot listen on 127.0.0.1:%d/tcp .arguments 'host' and 'port'." % port):
+            asyncio.run(ka.main(asyncio.Queue(), {"host": "127.0.0.1", "port": port}))

@@ -947,34 +947,28 @@ class KataAlertsSource:
     # -- messages --
 
     def accept(self, data, sender):
-        """Parse one message and hand its event to the delivery task (False when the inbox is full)."""
+        """Parse one message and hand its event to the delivery task."""
         try:
             parsed = parse_message(data, sender)
         except Exception as exc:  # pylint: disable=broad-except
             # Defence in depth: the fuzz tests say parse_message never raises.
             self.drops.drop("parser_error", repr(exc)[:200])
-            return True
+            return
         if isinstance(parsed, Dropped):
             self.drops.drop(parsed.reason, parsed.detail)
-            return True
+            return
         kind, kata = parsed
         if len(data) >= KATA_CUT_BYTES:
             self.drops.drop("cut_last_pair", "a %d-byte message: its last key/value pair was left out" % len(data))
         if kind == HEARTBEAT and not self.settings.heartbeats:
             self.drops.drop("heartbeat")
-            return True
-        if kind == ACTIVITY and not self.settings.activity_log:
+        elif kind == ACTIVITY and not self.settings.activity_log:
             self.drops.drop("activity_record")
-            return True
-        return self._enqueue((kind, kata))
-
-    def _enqueue(self, item):
-        try:
-            self.inbox.put_nowait(item)
-        except asyncio.QueueFull:
-            self.drops.drop("queue_full", "the rulebook does not keep up")
-            return False
-        return True
+        else:
+            try:
+                self.inbox.put_nowait((kind, kata))
+            except asyncio.QueueFull:
+                self.drops.drop("queue_full", "the rulebook does not keep up")
 
     def receive_datagram(self, data, sender):
         if not self.allowed(sender):
@@ -1075,7 +1069,11 @@ class KataAlertsSource:
         warning = exposure_warning(self.settings)
         if warning:
             LOG.warning(warning)
-        listener = await self.listen()
+        try:
+            listener = await self.listen()
+        except OSError as exc:
+            raise ValueError("kata_alerts: cannot listen on %s:%d/%s (arguments 'host' and 'port'): %s"
+                             % (self.settings.host, self.settings.port, self.settings.protocol, exc))
         LOG.info("kata_alerts: listening on %s/%s", ", ".join("%s:%d" % bound for bound in self.bound),
                  self.settings.protocol)
         tasks = [asyncio.ensure_future(self.deliver()), asyncio.ensure_future(self.report_drops())]
