@@ -68,7 +68,7 @@ def send_udp(port, datagrams):
 
 def flood(port, connections):
     held = []
-    for _ in range(connections):
+    for _attempt in range(connections):
         try:
             held.append(socket.create_connection((HOST, port), timeout=10))
         except OSError:

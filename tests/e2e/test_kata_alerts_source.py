@@ -252,8 +252,8 @@ def test_a_sender_outside_allowed_senders_triggers_nothing(protocol):
                 else:
                     await in_thread(send_tcp, port, message + b"\n")
                 await asyncio.sleep(0.5)
-                results.append(([queue.get_nowait() for _ in range(queue.qsize())],
-                                 log.warnings("sender_not_allowed")))
+                events = [queue.get_nowait() for _event in range(queue.qsize())]
+                results.append((events, log.warnings("sender_not_allowed")))
             finally:
                 await stopped(task)
         return results

@@ -375,7 +375,7 @@ def test_an_oversized_octet_counted_frame_is_skipped_and_the_next_one_arrives():
 def test_a_line_that_never_ends_is_dropped_with_bounded_memory_and_the_stream_resyncs():
     drops = []
     framer = ka.StreamFramer(1000, drops.append)
-    for _ in range(100):
+    for _read in range(100):
         assert framer.feed(b"y" * 333) == []
         assert len(framer.buffer) <= 1000 + 333
     assert drops == ["line_too_long"]
@@ -531,7 +531,7 @@ def test_drops_are_counted_and_warned_about_at_most_once_per_reason_per_interval
     clock = Clock()
     counter = ka.DropCounter(interval=10.0, clock=clock)
     with caplog.at_level(logging.WARNING, logger=ka.LOG.name):
-        for _ in range(50):
+        for _drop in range(50):
             counter.drop("not_cef", "junk")
         counter.drop("oversized")
         counter.drop("heartbeat")

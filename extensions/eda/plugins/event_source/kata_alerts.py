@@ -454,17 +454,17 @@ def split_cef_header(cef):
     fields = []
     start = search = 0
     while len(fields) < CEF_HEADER_FIELDS:
-        bar = cef.find("|", search)
-        if bar < 0:
+        separator = cef.find("|", search)
+        if separator < 0:
             if len(fields) == CEF_HEADER_FIELDS - 1:
                 fields.append(unescape_header_field(cef[start:]).strip())
                 return fields, ""
             return None
-        if _is_escaped(cef, bar, start):
-            search = bar + 1
+        if _is_escaped(cef, separator, start):
+            search = separator + 1
             continue
-        fields.append(unescape_header_field(cef[start:bar]).strip())
-        start = search = bar + 1
+        fields.append(unescape_header_field(cef[start:separator]).strip())
+        start = search = separator + 1
     return fields, cef[start:]
 
 
@@ -512,8 +512,8 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 def _iso(moment, millis, offset_minutes):
     """ISO 8601: ``...Z`` for UTC, ``+HH:MM`` for another offset, nothing when the zone is unknown."""
-    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (moment.year, moment.month, moment.day, moment.hour, moment.minute,
-                                               moment.second)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
     if millis is not None:
         text += ".%03d" % millis
     if offset_minutes is None:
