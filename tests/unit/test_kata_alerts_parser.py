@@ -15,6 +15,7 @@ import random
 import socket
 
 import pytest
+import yaml
 
 from tests.kata_alerts_samples import (COMPOSITE_MD5, MD5, PRODUCT, SHA256, activity_message, alert_message, cef,
                                        heartbeat_message, kata_alerts, octet_frame, rfc3164, rfc5424)
@@ -599,3 +600,13 @@ def test_a_port_in_use_names_host_and_port():
         port = taken.getsockname()[1]
         with pytest.raises(ValueError, match="cannot listen on 127.0.0.1:%d/tcp .arguments 'host' and 'port'." % port):
             asyncio.run(ka.main(asyncio.Queue(), {"host": "127.0.0.1", "port": port}))
+
+
+def test_documentation_is_yaml_and_lists_every_argument_with_its_default():
+    options = yaml.safe_load(ka.DOCUMENTATION)["options"]
+    assert sorted(options) == sorted(ka.ARGUMENTS)
+    defaults = ka.parse_args({})
+    for name, spec in options.items():
+        if "default" in spec:
+            assert spec["default"] == getattr(defaults, name), name
+    assert isinstance(yaml.safe_load(ka.EXAMPLES), list)

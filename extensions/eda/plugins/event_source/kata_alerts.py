@@ -17,10 +17,10 @@ DOCUMENTATION = r"""
 short_description: Receive KATA/KEDR Central Node alerts over syslog (CEF)
 description:
   - An ansible-rulebook event source that listens for the alerts the Kaspersky Anti Targeted Attack
-    Platform / Kaspersky EDR Expert Central Node publishes to a SIEM (Settings > SIEM system): one
+    Platform / Kaspersky EDR Expert Central Node publishes to a SIEM (Settings > SIEM system), one
     syslog message in CEF format per alert, over TCP, UDP or TLS.
-  - Each alert becomes one event C({"kata": {...}}) with a documented, stable shape (see
-    docs/kata_alerts.md): C(alert_type), C(name), C(severity), C(product), C(product_version),
+  - Each alert becomes one event C(kata) with a documented, stable shape (see
+    docs/kata_alerts.md), with the keys C(alert_type), C(name), C(severity), C(product), C(product_version),
     C(alert_id), C(time), C(time_iso), C(central_node), C(host), C(source_ip), C(destination_ip),
     C(user), C(file), C(hashes), C(cef), C(syslog), C(received_from). Keys whose CEF field is absent
     are left out.
@@ -70,14 +70,14 @@ options:
     default: false
   heartbeats:
     description:
-      - V(false) drops heartbeat messages (CEF severity C(0)). V(true) emits them as events
-        C({"kata": {..., "heartbeat": true}}).
+      - V(false) drops heartbeat messages (CEF severity C(0)). V(true) emits them as C(kata) events
+        with C(heartbeat=true).
     type: bool
     default: false
   activity_log:
     description:
       - V(true) emits activity-log records (user actions in the Central Node web interface, for
-        example the class IDs C(alerts), C(ep), C(task)) as C({"kata_activity": {...}}) events with
+        example the class IDs C(alerts), C(ep), C(task)) as C(kata_activity) events with
         the same fields as alerts. V(false) drops them.
     type: bool
     default: false
@@ -102,8 +102,9 @@ options:
     description:
       - Seconds. V(0) emits one C(kata) event per alert.
       - A positive value groups the alerts that arrive within that many seconds after the first one,
-        and emits them as one event C({"kata_batch": {"hosts": [...], "alerts": N, "hashes": [...],
-        "window": seconds}}). Heartbeats and activity records are never batched.
+        and emits them as one C(kata_batch) event with the keys C(hosts) (per host, its alerts, hashes
+        and highest severity), C(alerts) (how many), C(hashes) and C(window). Heartbeats and activity
+        records are never batched.
     type: float
     default: 0
   batch_max_alerts:
