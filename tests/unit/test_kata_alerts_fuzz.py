@@ -27,8 +27,8 @@ def fuzz_settings(max_examples):
 
 KATA_PREFIX = "<134>1 2026-12-04T18:00:00Z cn KATA - - - CEF:0|%s|%s|5.0|file_web|n|High|" % (VENDOR, PRODUCT)
 # Characters that matter to the parser, plus anything else.
-TRICKY = st.sampled_from(list("|\\= nr\r\n\x00:<>0123456789abcdefABCDEF") + ["CEF:", "\u00e9", "\ufffd", "fileHash=",
-                                                                           "shost=", "\\=", "\\|", "\\\\"])
+TRICKY = st.sampled_from(list("|\\= nr\r\n\x00:<>0123456789abcdefABCDEF")
+                         + ["CEF:", "\u00e9", "\ufffd", "fileHash=", "shost=", "\\=", "\\|", "\\\\"])
 TRICKY_TEXT = st.lists(st.one_of(TRICKY, st.characters()), max_size=200).map("".join)
 HEX = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
 
@@ -106,8 +106,8 @@ def test_escaped_header_fields_come_back_unescaped(class_id, name):
 
 
 MAX_BYTES = 512
-CHUNKS = st.lists(st.one_of(st.binary(max_size=300), st.sampled_from([b"\n", b"\r\n", b"12 ", b"600 ", b"9999999 ",
-                                                                       b"5 abcde", b"<134>"])), max_size=40)
+FRAGMENTS = st.sampled_from([b"\n", b"\r\n", b"12 ", b"600 ", b"9999999 ", b"5 abcde", b"<134>"])
+CHUNKS = st.lists(st.one_of(st.binary(max_size=300), FRAGMENTS), max_size=40)
 
 
 @fuzz_settings(200)

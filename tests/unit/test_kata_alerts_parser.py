@@ -12,8 +12,10 @@ __metaclass__ = type
 import asyncio
 import logging
 import random
+import socket
 
 import pytest
+import yaml
 
 from tests.kata_alerts_samples import (COMPOSITE_MD5, MD5, PRODUCT, SHA256, activity_message, alert_message, cef,
                                        heartbeat_message, kata_alerts, octet_frame, rfc3164, rfc5424)
@@ -374,7 +376,7 @@ def test_an_oversized_octet_counted_frame_is_skipped_and_the_next_one_arrives():
 def test_a_line_that_never_ends_is_dropped_with_bounded_memory_and_the_stream_resyncs():
     drops = []
     framer = ka.StreamFramer(1000, drops.append)
-    for _ in range(100):
+    for _read in range(100):
         assert framer.feed(b"y" * 333) == []
         assert len(framer.buffer) <= 1000 + 333
     assert drops == ["line_too_long"]
@@ -530,7 +532,7 @@ def test_drops_are_counted_and_warned_about_at_most_once_per_reason_per_interval
     clock = Clock()
     counter = ka.DropCounter(interval=10.0, clock=clock)
     with caplog.at_level(logging.WARNING, logger=ka.LOG.name):
-        for _ in range(50):
+        for _drop in range(50):
             counter.drop("not_cef", "junk")
         counter.drop("oversized")
         counter.drop("heartbeat")
@@ -589,3 +591,22 @@ def test_a_full_inbox_drops_datagrams_and_counts_them():
         source.receive_datagram(alert_message(alert_id=str(index)), "10.0.0.1")
     assert len(inbox(source)) == 10
     assert source.drops.totals == {"queue_full": 2}
+
+
+def test_a_port_in_use_names_host_and_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ValueError, match="cannot listen on 127.0.0.1:%d/tcp .arguments 'host' and 'port'." % port):
+            asyncio.run(ka.main(asyncio.Queue(), {"host": "127.0.0.1", "port": port}))
+
+
+def test_documentation_is_yaml_and_lists_every_argument_with_its_default():
+    options = yaml.safe_load(ka.DOCUMENTATION)["options"]
+    assert sorted(options) == sorted(ka.ARGUMENTS)
+    defaults = ka.parse_args({})
+    for name, spec in options.items():
+        if "default" in spec:
+            assert spec["default"] == getattr(defaults, name), name
+    assert isinstance(yaml.safe_load(ka.EXAMPLES), list)

@@ -17,10 +17,10 @@ DOCUMENTATION = r"""
 short_description: Receive KATA/KEDR Central Node alerts over syslog (CEF)
 description:
   - An ansible-rulebook event source that listens for the alerts the Kaspersky Anti Targeted Attack
-    Platform / Kaspersky EDR Expert Central Node publishes to a SIEM (Settings > SIEM system): one
+    Platform / Kaspersky EDR Expert Central Node publishes to a SIEM (Settings > SIEM system), one
     syslog message in CEF format per alert, over TCP, UDP or TLS.
-  - Each alert becomes one event C({"kata": {...}}) with a documented, stable shape (see
-    docs/kata_alerts.md): C(alert_type), C(name), C(severity), C(product), C(product_version),
+  - Each alert becomes one event C(kata) with a documented, stable shape (see
+    docs/kata_alerts.md), with the keys C(alert_type), C(name), C(severity), C(product), C(product_version),
     C(alert_id), C(time), C(time_iso), C(central_node), C(host), C(source_ip), C(destination_ip),
     C(user), C(file), C(hashes), C(cef), C(syslog), C(received_from). Keys whose CEF field is absent
     are left out.
@@ -70,14 +70,14 @@ options:
     default: false
   heartbeats:
     description:
-      - V(false) drops heartbeat messages (CEF severity C(0)). V(true) emits them as events
-        C({"kata": {..., "heartbeat": true}}).
+      - V(false) drops heartbeat messages (CEF severity C(0)). V(true) emits them as C(kata) events
+        with C(heartbeat=true).
     type: bool
     default: false
   activity_log:
     description:
       - V(true) emits activity-log records (user actions in the Central Node web interface, for
-        example the class IDs C(alerts), C(ep), C(task)) as C({"kata_activity": {...}}) events with
+        example the class IDs C(alerts), C(ep), C(task)) as C(kata_activity) events with
         the same fields as alerts. V(false) drops them.
     type: bool
     default: false
@@ -102,8 +102,9 @@ options:
     description:
       - Seconds. V(0) emits one C(kata) event per alert.
       - A positive value groups the alerts that arrive within that many seconds after the first one,
-        and emits them as one event C({"kata_batch": {"hosts": [...], "alerts": N, "hashes": [...],
-        "window": seconds}}). Heartbeats and activity records are never batched.
+        and emits them as one C(kata_batch) event with the keys C(hosts) (per host, its alerts, hashes
+        and highest severity), C(alerts) (how many), C(hashes) and C(window). Heartbeats and activity
+        records are never batched.
     type: float
     default: 0
   batch_max_alerts:
@@ -446,20 +447,25 @@ def split_cef_header(cef):
 
     A message with only 6 fields and no extension (a bare heartbeat) gets an empty extension.
     """
+    parts = cef.split("|", CEF_HEADER_FIELDS)
+    if len(parts) > CEF_HEADER_FIELDS:
+        header_length = sum(len(part) for part in parts[:CEF_HEADER_FIELDS]) + CEF_HEADER_FIELDS
+        if "\\" not in cef[:header_length]:  # the usual case: nothing escaped in the header
+            return [part.strip() for part in parts[:CEF_HEADER_FIELDS]], parts[CEF_HEADER_FIELDS]
     fields = []
     start = search = 0
     while len(fields) < CEF_HEADER_FIELDS:
-        bar = cef.find("|", search)
-        if bar < 0:
+        separator = cef.find("|", search)
+        if separator < 0:
             if len(fields) == CEF_HEADER_FIELDS - 1:
                 fields.append(unescape_header_field(cef[start:]).strip())
                 return fields, ""
             return None
-        if _is_escaped(cef, bar, start):
-            search = bar + 1
+        if _is_escaped(cef, separator, start):
+            search = separator + 1
             continue
-        fields.append(unescape_header_field(cef[start:bar]).strip())
-        start = search = bar + 1
+        fields.append(unescape_header_field(cef[start:separator]).strip())
+        start = search = separator + 1
     return fields, cef[start:]
 
 
@@ -471,11 +477,12 @@ def parse_extension(extension, cut=False):
     """
     parts = _EXTENSION_KEY.split(extension)
     # parts: [text before the first key, key1, value1, key2, value2, ...]
-    pairs = {}
-    last = len(parts) - 2 if cut else len(parts)
-    for index in range(1, last, 2):
-        pairs[parts[index]] = unescape_extension_value(parts[index + 1].rstrip())
-    return pairs
+    if cut:
+        del parts[-2:]
+    values = [value.rstrip() for value in parts[2::2]]
+    if "\\" in extension:
+        values = [unescape_extension_value(value) for value in values]
+    return dict(zip(parts[1::2], values))
 
 
 def extract_hashes(pairs):
@@ -506,7 +513,8 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 def _iso(moment, millis, offset_minutes):
     """ISO 8601: ``...Z`` for UTC, ``+HH:MM`` for another offset, nothing when the zone is unknown."""
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
     if millis is not None:
         text += ".%03d" % millis
     if offset_minutes is None:
@@ -940,34 +948,28 @@ class KataAlertsSource:
     # -- messages --
 
     def accept(self, data, sender):
-        """Parse one message and hand its event to the delivery task (False when the inbox is full)."""
+        """Parse one message and hand its event to the delivery task."""
         try:
             parsed = parse_message(data, sender)
         except Exception as exc:  # pylint: disable=broad-except
             # Defence in depth: the fuzz tests say parse_message never raises.
             self.drops.drop("parser_error", repr(exc)[:200])
-            return True
+            return
         if isinstance(parsed, Dropped):
             self.drops.drop(parsed.reason, parsed.detail)
-            return True
+            return
         kind, kata = parsed
         if len(data) >= KATA_CUT_BYTES:
             self.drops.drop("cut_last_pair", "a %d-byte message: its last key/value pair was left out" % len(data))
         if kind == HEARTBEAT and not self.settings.heartbeats:
             self.drops.drop("heartbeat")
-            return True
-        if kind == ACTIVITY and not self.settings.activity_log:
+        elif kind == ACTIVITY and not self.settings.activity_log:
             self.drops.drop("activity_record")
-            return True
-        return self._enqueue((kind, kata))
-
-    def _enqueue(self, item):
-        try:
-            self.inbox.put_nowait(item)
-        except asyncio.QueueFull:
-            self.drops.drop("queue_full", "the rulebook does not keep up")
-            return False
-        return True
+        else:
+            try:
+                self.inbox.put_nowait((kind, kata))
+            except asyncio.QueueFull:
+                self.drops.drop("queue_full", "the rulebook does not keep up")
 
     def receive_datagram(self, data, sender):
         if not self.allowed(sender):
@@ -1068,7 +1070,11 @@ class KataAlertsSource:
         warning = exposure_warning(self.settings)
         if warning:
             LOG.warning(warning)
-        listener = await self.listen()
+        try:
+            listener = await self.listen()
+        except OSError as exc:
+            raise ValueError("kata_alerts: cannot listen on %s:%d/%s (arguments 'host' and 'port'): %s"
+                             % (self.settings.host, self.settings.port, self.settings.protocol, exc))
         LOG.info("kata_alerts: listening on %s/%s", ", ".join("%s:%d" % bound for bound in self.bound),
                  self.settings.protocol)
         tasks = [asyncio.ensure_future(self.deliver()), asyncio.ensure_future(self.report_drops())]
