@@ -158,8 +158,9 @@ class Demo:
             return
         extra_vars = {"kata_event": urllib.parse.quote(json.dumps(event)),
                       "isolation_guard_state": os.path.join(DEMO_DIR, "isolation_guard.json")}
+        playbook = os.path.join(REPO_ROOT, "playbooks", "alert_response.yml")
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                               os.path.join(REPO_ROOT, "playbooks", "alert_response.yml"), "-e", json.dumps(extra_vars)],
+                               playbook, "-e", json.dumps(extra_vars)],
                               env=dict(self.env, ANSIBLE_NOCOLOR="1"), cwd=REPO_ROOT, capture_output=True, text=True,
                               check=False)
         report = proc.stdout.split('"msg": [', 1)[-1].split("]", 1)[0] if proc.returncode == 0 else ""

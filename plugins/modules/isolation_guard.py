@@ -54,7 +54,8 @@ options:
     type: int
     default: 50
   made:
-    description: With O(action=commit), the hosts really isolated (a write was made), dicts with C(sensor_id) and C(host).
+    description:
+      - With O(action=commit), the hosts really isolated (a write was made), dicts with C(sensor_id) and C(host).
     type: list
     elements: dict
 """

@@ -94,14 +94,18 @@ class Bench:
         times = []
         for index in range(runs):
             self.reset()
-            sensor = self.fake.sensors[index]
-            start = time.time()
-            subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                            "kaspersky.edr.isolate_host", "-e", "sensor_hostname=%s" % sensor["host"]],
-                           env=self.env, cwd=self.workdir, check=True, capture_output=True, timeout=300)
-            times.append(first_post_for(self.fake, sensor["sensorId"]) - start)
-            self.log("floor run %d: %.2f s" % (index + 1, times[-1]))
+            times.append(self.floor_once(self.fake.sensors[index]))
         return times
+
+    def floor_once(self, sensor):
+        """isolate_host.yml for ``sensor``: from the process start to its isolation POST at the fake."""
+        start = time.time()
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                        "kaspersky.edr.isolate_host", "-e", "sensor_hostname=%s" % sensor["host"]],
+                       env=self.env, cwd=self.workdir, check=True, capture_output=True, timeout=300)
+        posted = first_post_for(self.fake, sensor["sensorId"])
+        self.log("floor run: %.2f s" % (posted - start))
+        return posted - start
 
     def engine(self, name, **rulebook_vars):
         workdir = os.path.join(self.workdir, name)
@@ -112,13 +116,16 @@ class Bench:
         rulebook_vars.setdefault("isolation_guard_state", os.path.join(workdir, "guard.json"))
         return AlertEngine(workdir, self.collections, self.env, rulebook_vars).start()
 
-    def singles(self, count):
+    def singles(self, count, floors=None):
+        """Single alerts; with ``floors`` (a list), a floor run before each alert is appended to it (same load)."""
         self.reset()
         engine = self.engine("singles")
         latencies = []
         try:
             for index in range(count):
                 sensor = self.fake.sensors[index % self.hosts]
+                if floors is not None:
+                    floors.append(self.floor_once(self.fake.sensors[self.hosts - 1 - index % self.hosts]))
                 stamp = os.path.join(engine.workdir, "stamp-%d.json" % index)
                 engine.send([cef_alert(sensor["host"], sensor["ip"], "High", [MD5], alert_id="s%d" % index)],
                             stamp=stamp)
@@ -176,14 +183,21 @@ def main(argv=None):
     parser.add_argument("--storm-seconds", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--playbook", choices=("path", "fqcn"), default="path",
-                        help="alert_response_playbook: the installed path (default) or the rulebook's default, the FQCN "
+                        help="alert_response_playbook: the installed path (default) or the rulebook's default, "
+                             "the FQCN "
                              "(the engine then runs ansible-galaxy twice before each run)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="one floor run right before each single alert, so both see the same machine load; the "
+                             "ratio is then taken against the median of those floor runs")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: floor, singles, storm")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
+    if args.interleave:
+        skip.add("floor")  # measured beside each single alert instead
     workdir = tempfile.mkdtemp(prefix="kaspersky-edr-bench-alerts-")
     bench = Bench(workdir, max(args.storm_hosts, args.singles), args.latency_ms, args.playbook == "path")
-    document = {"latency_ms": args.latency_ms, "playbook": args.playbook, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    document = {"latency_ms": args.latency_ms, "playbook": args.playbook,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
     try:
         if "floor" not in skip:
@@ -191,7 +205,12 @@ def main(argv=None):
             document["floor_s"] = statistics.median(floor)
             document["floor_runs_s"] = floor
         if "singles" not in skip:
-            singles = bench.singles(args.singles)
+            floors = [] if args.interleave else None
+            singles = bench.singles(args.singles, floors)
+            if floors:
+                document["floor_s"] = statistics.median(floors)
+                document["floor_runs_s"] = floors
+                document["floor_interleaved"] = True
             document["single"] = {"runs_s": singles, "p50_s": statistics.median(singles),
                                   "p95_s": percentile(singles, 0.95)}
             if "floor_s" in document:
