@@ -164,6 +164,19 @@ def test_guard_counts_only_isolations_made(respond, central_node):
         assert [entry["sensor_id"] for entry in json.load(handle)["isolations"]] == [id2]
 
 
+def test_broken_guard_state_stops_isolation_but_not_the_hash_blocks(run_playbook, respond, central_node):
+    (ws1, _ip1, id1), _, _ = sensors(central_node)
+    os.makedirs(os.path.dirname(respond.state))
+    with open(respond.state, "w") as handle:
+        handle.write("{broken")
+    event = {"kata": alert("High", ws1)}
+    result = run_playbook(playbook=PLAYBOOK, extra_vars={"isolation_guard_state": respond.state, "kata": event["kata"]})
+    assert result.rc != 0
+    assert writes(central_node, "network_isolation") == []
+    assert writes(central_node, "prevention") == [("POST", id1)]
+    assert any(line.startswith("Isolation FAILED") and respond.state in line for line in report(result))
+
+
 def test_batch_is_one_isolation_run_and_one_prevention_run(respond, central_node):
     (ws1, _ip1, id1), (ws2, _ip2, id2), (ws3, _ip3, id3) = sensors(central_node)
     event = batch(alert("High", ws1), alert("High", ws2), alert("High", ws2), alert("High", ws3),
