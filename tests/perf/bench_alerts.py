@@ -4,7 +4,7 @@
 """Benchmark: KATA alert to isolation through the real ansible-rulebook (``make bench-alerts``).
 
 The collection is installed from its tarball; ``ansible-rulebook`` runs the installed
-kata_alert_response.yml (shipped defaults, batch window 2 s) against the fake Central Node (in this
+kata_alert_response.yml (shipped defaults, batch window 1 s) against the fake Central Node (in this
 process, 50 ms latency per request, 200 hosts). Alerts are real syslog over TCP from another process
 (tests/e2e/eda/syslog_sender.py), which stamps the time right after each alert's last byte.
 
