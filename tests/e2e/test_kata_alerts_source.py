@@ -375,3 +375,24 @@ def test_the_source_in_the_real_ansible_rulebook(tmp_path):
     assert (action["rule"], action["action"], action["status"]) == ("A KATA alert", "debug", "successful"), action
     kata = action["matching_events"]["m"]["kata"]
     assert (kata["alert_id"], kata["host"], kata["hashes"], kata["severity"]) == ("engine-1", "WS-ENGINE", [MD5], "High")
+
+
+def test_a_full_batch_goes_out_early_and_an_open_batch_at_shutdown():
+    port = free_port()
+
+    async def scenario(log):
+        queue = asyncio.Queue()
+        task = await started(ka.main(queue, {"host": HOST, "port": port, "batch_window": 600,
+                                             "batch_max_alerts": 3}), log)
+        try:
+            burst = b"".join(alert_message(alert_id=str(index)) + b"\n" for index in range(4))
+            await in_thread(send_tcp, port, burst)
+            full = await next_events(queue, 1, timeout=10)
+            await no_more_events(queue)
+        finally:
+            await stopped(task)
+        return full + [queue.get_nowait() for _event in range(queue.qsize())]
+
+    full, at_shutdown = run_with_log(scenario)
+    assert full["kata_batch"]["alerts"] == 3
+    assert [alert["alert_id"] for alert in at_shutdown["kata_batch"]["hosts"][0]["alerts"]] == ["3"]

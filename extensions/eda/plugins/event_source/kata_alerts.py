@@ -879,7 +879,7 @@ class DropCounter:
 # ---------------------------------------------------------------------------------------------
 
 READ_BYTES = 65536
-INBOX_SIZE = 10000
+INBOX_SIZE = 2000  # events parsed but not yet handed to the rulebook
 TLS_HANDSHAKE_SECONDS = 10.0
 _SENDER_CACHE_SIZE = 4096
 
@@ -1023,8 +1023,11 @@ class KataAlertsSource:
             try:
                 kind, kata = await asyncio.wait_for(self.inbox.get(), timeout)
             except asyncio.CancelledError:
-                if batch is not None:
-                    self.queue.put_nowait(batch.event())  # shutting down: hand over what was grouped
+                if batch is not None:  # shutting down: hand over what was grouped
+                    try:
+                        self.queue.put_nowait(batch.event())
+                    except Exception as exc:  # pylint: disable=broad-except
+                        LOG.warning("kata_alerts: %d batched alert(s) lost at shutdown: %s", batch.count, exc)
                 raise
             except asyncio.TimeoutError:
                 await self.queue.put(batch.event())
