@@ -342,22 +342,42 @@ def test_a_batch_window_groups_an_alert_burst_into_one_event():
 RULEBOOK = os.path.join(REPO_ROOT, "tests", "e2e", "eda", "kata_alerts_rulebook.yml")
 
 
+def rulebook_for(tmp_path, source_name):
+    """The test rulebook with its source named ``source_name``."""
+    with open(RULEBOOK) as handle:
+        text = handle.read()
+    assert "    - kata_alerts:\n" in text
+    path = tmp_path / "rulebook.yml"
+    path.write_text(text.replace("    - kata_alerts:\n", "    - %s:\n" % source_name))
+    return str(path)
+
+
 @pytest.mark.toolchain
-def test_the_source_in_the_real_ansible_rulebook(tmp_path):
+@pytest.mark.parametrize("loaded_as", ["checkout", "collection"])
+def test_the_source_in_the_real_ansible_rulebook(tmp_path, collections_root, loaded_as):
+    """From a checkout (``-S`` and the short name) and from the collection (its FQCN, no ``-S``)."""
     from tests.e2e.eda.engine import BIN, AuditServer, java_home, rulebook_command  # pylint: disable=import-outside-toplevel
     port = free_port()
     (tmp_path / "vars.yml").write_text("kata_alerts_port: %d\n" % port)
     (tmp_path / "inventory.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
-    env = dict(os.environ, JAVA_HOME=java_home(), PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    env = dict(os.environ, JAVA_HOME=java_home(), PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+               ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_HOME=str(tmp_path / "ansible_home"))
+    if loaded_as == "checkout":
+        source_args = ["--rulebook", RULEBOOK, "--source-dir", SOURCE_DIR]
+    else:
+        source_args = ["--rulebook", rulebook_for(tmp_path, "kaspersky.edr.kata_alerts")]
     audit = AuditServer()
     try:
         with open(str(tmp_path / "out"), "w+") as out:
             proc = subprocess.Popen(  # pylint: disable=consider-using-with
-                [rulebook_command(), "--rulebook", RULEBOOK, "--inventory", str(tmp_path / "inventory.yml"),
-                 "--vars", str(tmp_path / "vars.yml"), "--source-dir", SOURCE_DIR, "--websocket-url", audit.url],
+                [rulebook_command()] + source_args + ["--inventory", str(tmp_path / "inventory.yml"),
+                                                      "--vars", str(tmp_path / "vars.yml"), "--websocket-url", audit.url],
                 env=env, cwd=str(tmp_path), stdout=out, stderr=subprocess.STDOUT)
             try:
-                wait_for_tcp(port, timeout=120)
+                try:
+                    wait_for_tcp(port, timeout=120, alive=lambda: proc.poll() is None)
+                except OSError:
+                    pass  # the engine ended: its output below says why
                 send_tcp(port, alert_message(alert_id="engine-1", host="WS-ENGINE") + b"\n")
                 deadline = time.monotonic() + 120
                 while not audit.actions() and proc.poll() is None and time.monotonic() < deadline:
