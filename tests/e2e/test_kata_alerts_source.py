@@ -90,6 +90,13 @@ async def next_events(queue, count, timeout=20.0):
     return events
 
 
+async def until(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 async def no_more_events(queue, wait=0.5):
     await asyncio.sleep(wait)
     assert queue.empty(), queue.get_nowait()
@@ -156,6 +163,7 @@ def test_floods_leave_the_source_listening_with_bounded_connections():
         source = ka.KataAlertsSource(queue, settings)
         task = await started(source.run(), log)
         flood = None
+        began = time.monotonic()
         try:
             # garbage, invalid UTF-8, NUL bytes and broken octet counts, then the connection closes
             garbage = os.urandom(50000) + b"\x00\xff\xfe\n" * 100 + b"12 short\n99999 \n"
@@ -179,17 +187,17 @@ def test_floods_leave_the_source_listening_with_bounded_connections():
                 flood.stdin.close()
                 flood.wait(10)
             await stopped(task)
-        return source, events
+        return source, events, time.monotonic() - began
 
     with recorded_log() as log:
-        source, events = asyncio.run(scenario(log))
+        source, events, seconds = asyncio.run(scenario(log))
     assert [event["kata"]["alert_id"] for event in events] == ["after-the-floods"]
     assert source.drops.totals["connection_evicted"] >= 1000 - settings.max_connections
     assert source.drops.totals["line_too_long"] >= 1
     assert source.drops.totals["not_cef"] >= 1
-    # each reason is warned about once in these few seconds, with its count
+    # each reason is warned about at most once per 10 s, with its count
     for reason in ("connection_evicted", "line_too_long", "not_cef"):
-        assert len(log.warnings("kata_alerts: %s:" % reason)) == 1, log.messages
+        assert 1 <= len(log.warnings("kata_alerts: %s:" % reason)) <= 1 + int(seconds // 10), log.messages
 
 
 def open_and_send(port, data):
@@ -251,8 +259,12 @@ def test_a_sender_outside_allowed_senders_triggers_nothing(protocol):
                     await in_thread(send_udp, port, [message])
                 else:
                     await in_thread(send_tcp, port, message + b"\n")
-                await asyncio.sleep(0.5)
-                events = [queue.get_nowait() for _event in range(queue.qsize())]
+                if allowed == ["127.0.0.0/8"]:
+                    events = await next_events(queue, 1)
+                else:
+                    await until(lambda: log.warnings("sender_not_allowed"))
+                    events = []
+                await no_more_events(queue)
                 results.append((events, log.warnings("sender_not_allowed")))
             finally:
                 await stopped(task)
@@ -334,7 +346,7 @@ def test_a_batch_window_groups_an_alert_burst_into_one_event():
     assert [(host["host"], [alert["alert_id"] for alert in host["alerts"]], host["max_severity"])
             for host in batch["hosts"]] == [("WS-0", ["0", "3"], "Low"), ("WS-1", ["1", "4"], "High"),
                                             ("WS-2", ["2", "5"], "Low")]
-    assert 0.4 <= waited < 5
+    assert 0.4 <= waited < 15
 
 
 # ------------------------------------------------------------------ the real engine
