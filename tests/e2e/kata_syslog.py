@@ -26,14 +26,15 @@ def free_port(kind=socket.SOCK_STREAM):
         return sock.getsockname()[1]
 
 
-def wait_for_tcp(port, timeout=10.0):
+def wait_for_tcp(port, timeout=10.0, alive=lambda: True):
+    """Wait until something listens on ``port``; give up early when ``alive()`` turns false."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             socket.create_connection((HOST, port), timeout=1).close()
             return
         except OSError:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or not alive():
                 raise
             time.sleep(0.05)
 

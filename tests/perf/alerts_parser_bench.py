@@ -6,8 +6,9 @@
 Times framing (StreamFramer, newline and octet counting mixed) plus parse_message (syslog header,
 CEF header, extension with unescaping, hashes, time, the event's fields) over realistic KATA
 alerts: the documented file_web key set of about 1 KB with RFC 5424 and RFC 3164 headers, short
-alerts, and a few heartbeats and activity records. Prints messages per second (best of N rounds).
-The target is 20,000 messages/s or more.
+alerts, and a few heartbeats and activity records. Prints messages per second of CPU time of this
+process (one core; ``time.process_time``, so other jobs on a shared machine do not count against
+it) and of wall-clock time, best of N rounds. The target is 20,000 messages/s of CPU time or more.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,12 +44,12 @@ def run_once(chunks):
     framer = kata_alerts.StreamFramer(65536, lambda reason: None)
     parse = kata_alerts.parse_message
     count = 0
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     for chunk in chunks:
         for message in framer.feed(chunk):
             parse(message, "10.0.0.5")
             count += 1
-    return count, time.perf_counter() - started
+    return count, time.process_time() - cpu, time.perf_counter() - wall
 
 
 def main(argv=None):
@@ -59,14 +60,15 @@ def main(argv=None):
     messages = sample_messages()
     chunks = stream_of(messages, options.repeat)
     size = sum(len(message) for message in messages) / len(messages)
-    best = None
+    best_cpu = best_wall = 0.0
     for _round in range(options.rounds):
-        count, seconds = run_once(chunks)
-        rate = count / seconds
-        best = rate if best is None else max(best, rate)
-    print("kata_alerts parser: %d messages of %.0f bytes on average, best of %d rounds: %.0f messages/s "
-          "(target %d: %s)" % (count, size, options.rounds, best, TARGET, "met" if best >= TARGET else "NOT MET"))
-    return 0 if best >= TARGET else 1
+        count, cpu, wall = run_once(chunks)
+        best_cpu = max(best_cpu, count / cpu)
+        best_wall = max(best_wall, count / wall)
+    print("kata_alerts parser: %d messages of %.0f bytes on average, best of %d rounds: %.0f messages/s of CPU "
+          "time on one core (%.0f messages/s wall clock); target %d: %s"
+          % (count, size, options.rounds, best_cpu, best_wall, TARGET, "met" if best_cpu >= TARGET else "NOT MET"))
+    return 0 if best_cpu >= TARGET else 1
 
 
 if __name__ == "__main__":

@@ -699,6 +699,9 @@ class StreamFramer:
         self.buffer = bytearray()
         self.skip_bytes = 0
         self.skip_line = False
+        # Where the search for the newline of an incomplete line goes on, so that a long line
+        # arriving in small reads is scanned once, not once per read.
+        self.scanned = 0
 
     def feed(self, data):
         """The complete messages in the stream so far, after ``data``."""
@@ -714,6 +717,7 @@ class StreamFramer:
                 break
             position = end
         del self.buffer[:position]
+        self.scanned = max(0, self.scanned - position)
         return messages
 
     def finish(self):
@@ -753,13 +757,16 @@ class StreamFramer:
                 return self._counted(position, space, messages)
             if space < 0 and len(buffer) - position <= _MAX_LENGTH_DIGITS and buffer[position:].isdigit():
                 return None  # the length is still arriving
-        newline = buffer.find(b"\n", position)
+        newline = buffer.find(b"\n", max(position, self.scanned))
         if newline < 0:
             if len(buffer) - position > self.max_bytes:
                 self.on_drop("line_too_long")
                 self.skip_line = True
+                self.scanned = 0
                 return len(buffer)
+            self.scanned = len(buffer)
             return None
+        self.scanned = 0
         end = newline - 1 if buffer[newline - 1] == 0x0D else newline  # CR LF
         if end - position > self.max_bytes:
             self.on_drop("oversized")
@@ -879,7 +886,7 @@ class DropCounter:
 # ---------------------------------------------------------------------------------------------
 
 READ_BYTES = 65536
-INBOX_SIZE = 10000
+INBOX_SIZE = 2000  # events parsed but not yet handed to the rulebook
 TLS_HANDSHAKE_SECONDS = 10.0
 _SENDER_CACHE_SIZE = 4096
 
@@ -1023,8 +1030,11 @@ class KataAlertsSource:
             try:
                 kind, kata = await asyncio.wait_for(self.inbox.get(), timeout)
             except asyncio.CancelledError:
-                if batch is not None:
-                    self.queue.put_nowait(batch.event())  # shutting down: hand over what was grouped
+                if batch is not None:  # shutting down: hand over what was grouped
+                    try:
+                        self.queue.put_nowait(batch.event())
+                    except Exception as exc:  # pylint: disable=broad-except
+                        LOG.warning("kata_alerts: %d batched alert(s) lost at shutdown: %s", batch.count, exc)
                 raise
             except asyncio.TimeoutError:
                 await self.queue.put(batch.event())
