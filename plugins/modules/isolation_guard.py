@@ -31,6 +31,7 @@ attributes:
     description: Computes the answer and writes nothing.
   diff_mode:
     support: none
+    description: Reports no differences.
 options:
   action:
     description: V(reserve) before isolating, V(commit) after.

@@ -29,6 +29,7 @@ attributes:
     description: Only reads.
   diff_mode:
     support: none
+    description: Reports no differences.
 """
 
 EXAMPLES = r"""
