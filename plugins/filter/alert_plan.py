@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import json
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -83,10 +84,26 @@ def alerts_of(entry):
     return [(entry.get("max_severity"), entry.get("hashes"))]
 
 
-def compile_protected(patterns):
-    if patterns in (None, ""):
+def as_list(value, name, split=False):
+    """A list option, also as text (``--env-vars`` gives text): a JSON list, or comma-separated when ``split``."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise AnsibleFilterError("%s: %r is not a JSON list: %s" % (name, value, exc))
+    if not text:
         return []
-    if isinstance(patterns, str) or not isinstance(patterns, list):
+    return [item.strip() for item in text.split(",") if item.strip()] if split else [text]
+
+
+def compile_protected(patterns):
+    patterns = as_list(patterns, "protected_hosts")
+    if patterns is None:
+        return []
+    if not isinstance(patterns, list):
         raise AnsibleFilterError("protected_hosts must be a list of regular expressions, got %r" % (patterns,))
     compiled = []
     for pattern in patterns:
@@ -98,6 +115,7 @@ def compile_protected(patterns):
 
 
 def severity_list(name, values):
+    values = as_list(list(values) if isinstance(values, tuple) else values, name, split=True)
     if not isinstance(values, list) or any(clean_severity(value) is None for value in values):
         raise AnsibleFilterError("%s must be a list of %s, got %r" % (name, ", ".join(SEVERITIES), values))
     return set(clean_severity(value) for value in values)
@@ -130,8 +148,8 @@ def resolve(host, ip, sensors):
 def plan(event, sensors=None, protected_hosts=None, isolate_on=("High",), block_on=("High", "Medium")):
     """The response to ``event`` (see alert_plan.yml); ``sensors`` is None to only count what needs a host."""
     protected = compile_protected(protected_hosts)
-    isolate_on = severity_list("isolate_on", list(isolate_on))
-    block_on = severity_list("block_on", list(block_on))
+    isolate_on = severity_list("isolate_on", isolate_on)
+    block_on = severity_list("block_on", block_on)
     result = {"alerts": 0, "low_alerts": 0, "actionable": 0, "isolate": [], "protected": [], "ignored": [],
               "unresolved": [], "rejected": [], "block_groups": [], "dropped_hashes": 0}
     blocks = {}

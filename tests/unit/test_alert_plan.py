@@ -63,6 +63,14 @@ def test_severity_lists_and_bad_policy():
         alert_plan(one(), SENSORS, isolate_on=["Critical"])
 
 
+def test_policy_lists_as_text_from_env_vars():
+    """ansible-rulebook --env-vars gives text: a JSON list, or (severities) comma-separated values."""
+    plan = alert_plan(one("Medium", host="WS-1"), SENSORS, protected_hosts='["^ws-2$", "^DC-"]',
+                      isolate_on="High, Medium", block_on="")
+    assert [target["sensor_id"] for target in plan["isolate"]] == ["S-1"] and plan["block_groups"] == []
+    assert alert_plan(one(host="WS-2"), SENSORS, protected_hosts="^WS-2$")["protected"]
+
+
 def test_batch_groups_hosts_by_hash_set_one_entry_per_sensor():
     event = {"kata_batch": {"hosts": [
         {"host": "WS-1", "alerts": [{"severity": "High", "hashes": [MD5]}]},
