@@ -25,7 +25,7 @@ MATRIX_CI_VERSIONS := $(filter-out $(TOOLCHAIN_CORE),$(ALL_CORES))
 SANITY_SECOND_CORE := 2.19
 MATRIX_MISSING := $(if $(filter 1,$(TOOLCHAIN_STRICT)),fail,skip)
 
-.PHONY: demo test venv unit e2e pytest sanity sanity-toolchain sanity-second lint changelog-lint docs clean bench \
+.PHONY: demo test venv unit e2e pytest sanity sanity-toolchain sanity-second lint changelog-lint docs clean bench bench-alerts \
 	test-matrix matrix-ci
 
 venv: $(VENV)/.installed-$(TOOLCHAIN_CORE)
@@ -84,6 +84,11 @@ changelog-lint: venv
 bench: venv
 	$(BIN)/python -m tests.perf.bench $(if $(N),--sensors $(N)) $(if $(L),--latency-ms $(L)) \
 	  $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
+
+# KATA alert to isolation through the real ansible-rulebook (docs/performance.md): make bench-alerts
+# [BENCH_ARGS="--singles 20 --storm-alerts 500 --storm-hosts 200 ..."]; prints a table, JSON to tests/perf/results/.
+bench-alerts: venv
+	$(BIN)/python -m tests.perf.bench_alerts $(BENCH_ARGS)
 
 docs: venv
 	PYTHON=$(BIN)/python docs/build_docs.sh build/docs

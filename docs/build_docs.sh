@@ -66,6 +66,7 @@ ANSIBLE_CORE_LABELS = {
     'playbooks_checkmode': 'playbook_guide/playbooks_checkmode.html',
     'check_mode_dry': 'playbook_guide/playbooks_checkmode.html',
     'module_defaults': 'playbook_guide/playbooks_module_defaults.html',
+    'action_plugins': 'plugins/action.html',
 }
 
 

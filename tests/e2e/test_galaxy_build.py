@@ -69,6 +69,7 @@ def test_artifact_holds_the_collection_and_no_junk(artifact):
                      "plugins/modules/kata_sensor_info.py", "plugins/inventory/kata_sensors.py",
                      "plugins/module_utils/kata.py", "plugins/doc_fragments/kata.py", "playbooks/isolate_host.yml",
                      "extensions/eda/rulebooks/kata_response.yml", "docs/awx/credential_types/kata_central_node.yml",
+                     "extensions/eda/plugins/event_source/kata_alerts.py", "meta/extensions.yml",
                      "requirements.txt", "meta/requirements.txt", "changelogs/changelog.yaml"):
         assert required in names, required
     junk = [name for name in names
@@ -155,7 +156,8 @@ def test_galaxy_importer_accepts_the_artifact(artifact, tmp_path):
     with open(str(tmp_path / "importer_result.json")) as handle:
         result = json.load(handle)
     names = set((item["content_type"], item["name"]) for item in result["contents"])
-    assert {("module", "kata_isolation"), ("role", "run_process_tasks"), ("inventory", "kata_sensors")} <= names
+    assert {("module", "kata_isolation"), ("role", "run_process_tasks"), ("inventory", "kata_sensors"),
+            ("eda/plugins/event_source", "kata_alerts")} <= names, sorted(names)
     assert all(item["name"] for item in result["contents"])
     assert result["docs_blob"]["collection_readme"]["html"]
 

@@ -43,8 +43,13 @@ def actions_of(rule):
     return rule["actions"] if "actions" in rule else [rule["action"]]
 
 
+# The rulebook on the collection's own KATA alert source (the others listen on ansible.eda.webhook).
+KATA_ALERTS_RULEBOOK = "kata_alert_response.yml"
+
+
 def test_there_is_a_rulebook():
     assert "kata_response.yml" in rulebook_files()
+    assert KATA_ALERTS_RULEBOOK in rulebook_files()
 
 
 @pytest.mark.toolchain
@@ -64,7 +69,11 @@ def test_rulebook_structure(name):
     for ruleset in rulesets:
         assert ruleset["name"] and ruleset["hosts"] == "all"
         sources = ruleset["sources"]
-        assert [source for source in sources if "ansible.eda.webhook" in source], "alerts arrive by webhook"
+        if name == KATA_ALERTS_RULEBOOK:
+            assert [source for source in sources if "kaspersky.edr.kata_alerts" in source], "KATA syslog alerts"
+            assert not any("ansible.eda" in key for source in sources for key in source), "needs no ansible.eda"
+        else:
+            assert [source for source in sources if "ansible.eda.webhook" in source], "alerts arrive by webhook"
         names = [rule["name"] for rule in ruleset["rules"]]
         assert len(names) == len(set(names))
         for rule in ruleset["rules"]:
@@ -127,16 +136,33 @@ def test_playbook_variables_come_from_the_parsed_yaml(tmp_path):
     assert playbook_variables(str(playbook)) == {"sensor_ip", "item", "targets", "all_hosts", "hashes_text"}
 
 
+def playbook_name(name):
+    """A playbook FQCN, also from a template that gives it as the default (``{{ var | default('a.b.c') }}``)."""
+    match = re.match(r"^\{\{ *[A-Za-z_]+ *\| *default\('([a-z_.]+)'\) *\}\}$", name)
+    return match.group(1) if match else name
+
+
 def check_playbook_action(rule, args):
-    namespace, collection, playbook = args["name"].split(".")
+    namespace, collection, playbook = playbook_name(args["name"]).split(".")
     assert (namespace, collection) == ("kaspersky", "edr"), "collection playbook by FQCN"
     path = os.path.join(REPO_ROOT, "playbooks", playbook + ".yml")
     assert os.path.isfile(path), path
     known = playbook_variables(path)
     extra_vars = args["extra_vars"]
     assert set(extra_vars) <= known, (args["name"], set(extra_vars) - known)
+    if playbook == "alert_response":
+        check_encoded_event(extra_vars)
+        return
     assert len({"sensor_hostname", "sensor_ip", "sensor_id"} & set(extra_vars)) == 1
     check_guarded(rule, extra_vars)
+
+
+def check_encoded_event(extra_vars):
+    """alert_response gets the event only percent-encoded (no template survives); the rest is rulebook policy."""
+    assert extra_vars["kata_event"] == "{{ event | tojson | urlencode }}"
+    for variable, value in extra_vars.items():
+        if variable != "kata_event":
+            assert "event" not in value, (variable, value)
 
 
 def check_job_template_action(rule, args):
