@@ -228,10 +228,10 @@ def test_udp_one_message_per_datagram_with_heartbeats_and_activity_records():
         return events, log
 
     events, log = run_with_log(scenario)
-    assert [list(event) for event in events] == [["kata"], ["kata"], ["kata_activity"], ["kata"]]
+    assert [list(event) for event in events] == [["kata"], ["kata"], ["kata"], ["kata"]]
     assert [events[0]["kata"]["alert_id"], events[3]["kata"]["alert_id"]] == ["udp-1", "udp-2"]
     assert events[1]["kata"]["heartbeat"] is True
-    assert events[2]["kata_activity"]["alert_type"] == "alerts"
+    assert list(events[2]["kata"]) == ["activity"] and events[2]["kata"]["activity"]["alert_type"] == "alerts"
     assert log.warnings("kata_alerts: oversized:") and log.warnings("kata_alerts: not_cef:")
 
 
@@ -319,7 +319,7 @@ def test_tls_without_client_auth_is_warned_about(pki_paths):
 
 # ------------------------------------------------------------------ batches
 
-def test_a_batch_window_groups_an_alert_burst_into_one_event():
+def test_a_batch_window_sends_the_first_alert_at_once_and_groups_the_burst_behind_it():
     port = free_port()
 
     async def scenario(log):
@@ -332,7 +332,7 @@ def test_a_batch_window_groups_an_alert_burst_into_one_event():
                                            severity=("Low", "High")[index == 4]) + b"\n" for index in range(6))
             started_at = time.monotonic()
             await in_thread(send_tcp, port, burst + heartbeat_message() + b"\n")
-            events = await next_events(queue, 2)
+            events = await next_events(queue, 3)
             waited = time.monotonic() - started_at
             await no_more_events(queue)
         finally:
@@ -340,18 +340,46 @@ def test_a_batch_window_groups_an_alert_burst_into_one_event():
         return events, waited
 
     events, waited = run_with_log(scenario)
-    assert events[0]["kata"]["heartbeat"] is True  # never batched
-    batch = events[1]["kata_batch"]
-    assert batch["alerts"] == 6 and batch["window"] == 0.5 and batch["hashes"] == [MD5, SHA256]
+    first = events[0]["kata_batch"]   # leading edge: the first alert does not wait for the window
+    assert first["alerts"] == 1 and [host["host"] for host in first["hosts"]] == ["WS-0"]
+    assert events[1]["kata"]["heartbeat"] is True  # never batched
+    batch = events[2]["kata_batch"]
+    assert batch["alerts"] == 5 and batch["window"] == 0.5 and batch["hashes"] == [SHA256, MD5]
     assert [(host["host"], [alert["alert_id"] for alert in host["alerts"]], host["max_severity"])
-            for host in batch["hosts"]] == [("WS-0", ["0", "3"], "Low"), ("WS-1", ["1", "4"], "High"),
-                                            ("WS-2", ["2", "5"], "Low")]
+            for host in batch["hosts"]] == [("WS-1", ["1", "4"], "High"), ("WS-2", ["2", "5"], "Low"),
+                                            ("WS-0", ["3"], "Low")]
     assert 0.4 <= waited < 15
 
 
-# ------------------------------------------------------------------ the real engine
+def test_a_storm_becomes_few_batches_as_the_window_doubles():
+    """40 alerts over 2 s with a 0.2 s window: fixed windows would make 10 or more batches; doubling windows
+    (0.2, 0.4, 0.8, 1.6 s) make about 5. Every alert arrives exactly once."""
+    port = free_port()
 
-RULEBOOK = os.path.join(REPO_ROOT, "tests", "e2e", "eda", "kata_alerts_rulebook.yml")
+    def trickle():
+        with socket.create_connection((HOST, port), timeout=10) as sock:
+            for index in range(40):
+                sock.sendall(alert_message(host="WS-%d" % index, alert_id=str(index)) + b"\n")
+                time.sleep(0.05)
+
+    async def scenario(log):
+        queue = asyncio.Queue()
+        task = await started(ka.main(queue, {"host": HOST, "port": port, "batch_window": 0.2}), log)
+        try:
+            await in_thread(trickle)
+            events = []
+            while sum(event["kata_batch"]["alerts"] for event in events) < 40:
+                events.append(await asyncio.wait_for(queue.get(), 10))
+            await no_more_events(queue)
+        finally:
+            await stopped(task)
+        return events
+
+    events = run_with_log(scenario)
+    ids = [alert["alert_id"] for event in events for host in event["kata_batch"]["hosts"] for alert in host["alerts"]]
+    assert sorted(ids, key=int) == [str(index) for index in range(40)]
+    assert events[0]["kata_batch"]["alerts"] == 1
+    assert len(events) <= 7, [event["kata_batch"]["alerts"] for event in events]
 
 
 def rulebook_for(tmp_path, source_name):
@@ -417,14 +445,15 @@ def test_a_full_batch_goes_out_early_and_an_open_batch_at_shutdown():
         task = await started(ka.main(queue, {"host": HOST, "port": port, "batch_window": 600,
                                              "batch_max_alerts": 3}), log)
         try:
-            burst = b"".join(alert_message(alert_id=str(index)) + b"\n" for index in range(4))
+            burst = b"".join(alert_message(alert_id=str(index)) + b"\n" for index in range(5))
             await in_thread(send_tcp, port, burst)
-            full = await next_events(queue, 1, timeout=10)
+            early = await next_events(queue, 2, timeout=10)
             await no_more_events(queue)
         finally:
             await stopped(task)
-        return full + [queue.get_nowait() for _event in range(queue.qsize())]
+        return early + [queue.get_nowait() for _event in range(queue.qsize())]
 
-    full, at_shutdown = run_with_log(scenario)
+    first, full, at_shutdown = run_with_log(scenario)
+    assert [alert["alert_id"] for alert in first["kata_batch"]["hosts"][0]["alerts"]] == ["0"]
     assert full["kata_batch"]["alerts"] == 3
-    assert [alert["alert_id"] for alert in at_shutdown["kata_batch"]["hosts"][0]["alerts"]] == ["3"]
+    assert [alert["alert_id"] for alert in at_shutdown["kata_batch"]["hosts"][0]["alerts"]] == ["4"]

@@ -77,8 +77,9 @@ options:
   activity_log:
     description:
       - V(true) emits activity-log records (user actions in the Central Node web interface, for
-        example the class IDs C(alerts), C(ep), C(task)) as C(kata_activity) events with
-        the same fields as alerts. V(false) drops them.
+        example the class IDs C(alerts), C(ep), C(task)) as C(kata.activity) events (the record's
+        fields, as for an alert, under C(kata.activity); no other key under C(kata), so rules written
+        for alerts never match them). V(false) drops them.
     type: bool
     default: false
   max_message_bytes:
@@ -101,10 +102,13 @@ options:
   batch_window:
     description:
       - Seconds. V(0) emits one C(kata) event per alert.
-      - A positive value groups the alerts that arrive within that many seconds after the first one,
-        and emits them as one C(kata_batch) event with the keys C(hosts) (per host, its alerts, hashes
+      - A positive value emits C(kata_batch) events with the keys C(hosts) (per host, its alerts, hashes
         and highest severity), C(alerts) (how many), C(hashes) and C(window). Heartbeats and activity
         records are never batched.
+      - Leading edge. The first alert after a quiet period goes out at once, as a batch of one, so a
+        single alert never waits. Alerts that follow within O(batch_window) seconds are grouped and go out
+        when that window closes. While alerts keep coming, each next window is twice as long, up to 8
+        times O(batch_window). An alert storm becomes a few batches, each one fleet run.
     type: float
     default: 0
   batch_max_alerts:
@@ -799,6 +803,10 @@ def severity_rank(severity):
     return SEVERITY_RANK.get(str(severity).lower(), 0)
 
 
+# While alerts keep coming, the grouping window doubles up to this many times batch_window.
+MAX_WINDOW_GROWTH = 8
+
+
 class AlertBatch:
     """The alerts of one window, grouped by host (name, else source IP), for one ``kata_batch`` event."""
 
@@ -1021,10 +1029,17 @@ class KataAlertsSource:
     # -- delivery --
 
     async def deliver(self):
-        """Move events from the inbox to the rulebook's queue, grouping alerts when batching."""
+        """Move events from the inbox to the rulebook's queue, grouping alerts when batching.
+
+        Batching is leading-edge: the first alert after a quiet period goes out at once, as a batch of one,
+        so a single alert never waits for a window. Alerts that follow within the window are grouped and go
+        out when it closes; while they keep coming, each next window is twice as long (up to
+        MAX_WINDOW_GROWTH windows), so a storm becomes a few fleet runs instead of one per window.
+        """
         window = self.settings.batch_window
         loop = asyncio.get_running_loop()
         batch, deadline = None, None
+        cooldown, quiet_from = window, loop.time()
         while True:
             timeout = None if batch is None else max(0.0, deadline - loop.time())
             try:
@@ -1039,14 +1054,21 @@ class KataAlertsSource:
             except asyncio.TimeoutError:
                 await self.queue.put(batch.event())
                 batch = None
+                cooldown = min(cooldown * 2, window * MAX_WINDOW_GROWTH)
+                quiet_from = loop.time() + cooldown
                 continue
             if kind == ACTIVITY:
-                await self.queue.put({"kata_activity": kata})
+                await self.queue.put({"kata": {"activity": kata}})
             elif kind == HEARTBEAT or not window:
                 await self.queue.put({"kata": kata})
+            elif batch is None and loop.time() >= quiet_from:
+                single = AlertBatch(window)
+                single.add(kata)
+                await self.queue.put(single.event())
+                cooldown, quiet_from = window, loop.time() + window
             else:
                 if batch is None:
-                    batch, deadline = AlertBatch(window), loop.time() + window
+                    batch, deadline = AlertBatch(window), quiet_from
                 batch.add(kata)
                 if batch.count >= self.settings.batch_max_alerts:
                     await self.queue.put(batch.event())
