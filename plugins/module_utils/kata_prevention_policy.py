@@ -50,6 +50,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import
     Target,
     apply_all,
     fail_fleet,
+    listed_outcomes,
     summarize,
     target_outcome,
 )
@@ -360,15 +361,17 @@ class PolicyRun:
         last = [target for target in order.last if target not in swaps or target in first_steps]
         self._store(apply_all(self.resource, last, False, self.parallelism), merge=first_steps)
 
-    def result(self, module, ignore_errors):
+    def result(self, module, ignore_errors, results=None):
         outcomes = [self.outcomes[target] for target in self.targets]
         for warning in self.warnings:
             module.warn(warning)
+        listed = set(id(outcome) for outcome in listed_outcomes(outcomes, results))
         result, failed = summarize(module, outcomes, ignore_errors)
         if self.conflicts_unknown:
             result["conflicts_unknown"] = True
         counts = result.pop("summary")
-        result.update(targets=[target_entry(target, self.outcomes[target]) for target in self.targets],
+        result.update(targets=[target_entry(target, self.outcomes[target]) for target in self.targets
+                               if id(self.outcomes[target]) in listed],
                       summary=dict(targets=counts["total"], changed=counts["changed"], failed=counts["failed"],
                                    in_sync=counts["unchanged"]))
         if failed and not ignore_errors:
@@ -391,4 +394,4 @@ def run_policy(module, client, parsed, groups):
         fail_from(module, exc, changed=False)
     if not module.check_mode:
         run.write(order)
-    return run.result(module, params["ignore_sensor_errors"])
+    return run.result(module, params["ignore_sensor_errors"], params["results"])
