@@ -40,8 +40,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
@@ -148,8 +148,34 @@ def run_parallel(targets, work, parallelism):
 
     if parallelism <= 1 or len(targets) <= 1:
         return [one(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=min(parallelism, len(targets))) as pool:
-        return list(pool.map(one, targets))
+    # Each worker takes the next target itself: no Future, queue or wake-up per target (a thread pool's
+    # hand-offs were a fifth of a converged fleet's CPU at 10,000 targets).
+    done = [None] * len(targets)
+    bugs = []
+    lock = threading.Lock()
+    indexes = iter(range(len(targets)))
+
+    def worker():
+        while True:
+            with lock:
+                index = None if bugs else next(indexes, None)
+            if index is None:
+                return
+            try:
+                done[index] = one(targets[index])
+            except BaseException as exc:  # a bug: stop taking targets, raise it below with its traceback
+                with lock:
+                    bugs.append(exc)
+                return
+
+    threads = [threading.Thread(target=worker) for _index in range(min(parallelism, len(targets)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if bugs:
+        raise bugs[0]
+    return done
 
 
 def emit_warnings(module, result):
