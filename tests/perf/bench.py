@@ -556,6 +556,7 @@ class Bench:
             ("cpu_s", round(cpu, 3)), ("cpu_per_target_ms", round(cpu * 1000.0 / len(sensor_ids), 3)),
             ("fake_cpu_s", round(fake_cpu, 3) if fake_cpu is not None else None),
             ("result_bytes", max([task.get("result_bytes") or 0 for task in tasks] or [0]) or None),
+            ("result_bytes_own", max([task.get("result_bytes_own") or 0 for task in tasks] or [0]) or None),
         ])
         result.update(counts)
         result["load_before"] = load_before
@@ -813,13 +814,13 @@ def scale_table(document):
         machine_line(document),
         "",
         "| N | scenario | run | wall s | floor s | wall/floor | CPU ms/target | CPU s | fake CPU s | "
-        "peak RSS MiB (module / controller) | result KiB | task s | span s | requests | GET sensors | writes | "
+        "peak RSS MiB (module / controller) | result KiB | with invocation KiB | task s | span s | requests | GET sensors | writes | "
         "TLS conns | load before |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for result in document["results"]:
         floor = result["floor_s"]
-        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %d | %d | %d | %d | %s |"
+        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %d | %d | %d | %d | %s |"
                      % (result["sensors"], result.get("scenario", "d"),
                         result["run"] + ("" if result["ok"] else " **FAILED**"),
                         _fmt(result["wall_s"]), _fmt(floor), _fmt(result["wall_s"] / floor) if floor else "-",
@@ -827,6 +828,7 @@ def scale_table(document):
                         _fmt(result.get("fake_cpu_s")),
                         _fmt(result["peak_rss_kb"] / 1024.0, "%.1f") if result.get("peak_rss_kb") else "-",
                         _fmt(result["tree_peak_rss_kb"] / 1024.0, "%.1f") if result.get("tree_peak_rss_kb") else "-",
+                        _fmt(result["result_bytes_own"] / 1024.0, "%.1f") if result.get("result_bytes_own") else "-",
                         _fmt(result["result_bytes"] / 1024.0, "%.1f") if result.get("result_bytes") else "-",
                         _fmt(result["task_s"]), _fmt(result["span_s"]), result["requests"],
                         result["kinds"].get("GET sensors", 0), result["writes"], result["tls_connections"],
@@ -844,7 +846,8 @@ def scale_table(document):
                  "time of the whole ansible-playbook (or ansible-inventory) process tree, from os.wait4; the fake is "
                  "a separate process, its CPU is shown apart. Peak RSS: the module process (os.wait4 in an "
                  "interpreter wrapper) and the largest process of the tree; for (i) ansible-inventory. Result: "
-                 "the module result as JSON (what AWX stores as the task's event); for (i) the --list output")
+                 "the module result as JSON without, then with, the echo of its arguments (invocation: AWX stores "
+                 "both in the task's event); for (i) the --list output")
     for check in scale_acceptance(document):
         lines.append("%s: %s (%s)" % (check["check"], "met" if check["met"] else "NOT met", check["detail"]))
     lines.append("total benchmark time %.1f s" % document["total_s"])

@@ -50,6 +50,9 @@ class CallbackModule(CallbackBase):
             entry["summary"] = summary
             # What AWX would store as the task's job event: the module result as JSON.
             entry["result_bytes"] = len(json.dumps(result._result, default=str))
+            # ... and without the echo of the module's arguments (a sensors list of its own size).
+            entry["result_bytes_own"] = len(json.dumps(dict((key, value) for key, value in result._result.items()
+                                                            if key != "invocation"), default=str))
         if failed and "msg" in result._result and not entry.get("msg"):
             entry["msg"] = str(result._result["msg"])[:2000]
 
