@@ -377,7 +377,6 @@ class HttpClient(Closing):
         query = encode_query(params) if params else ""
         if query:
             url += "?" + query
-        display = self.display_path(path, params)
         body = None
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode("utf-8")
@@ -400,9 +399,11 @@ class HttpClient(Closing):
                 message = describe_connection_error(exc, self.where)
                 if attempt > 1:
                     message += " (after %d attempts)" % attempt
+                display = self.display_path(path, params)
                 raise ApiError("%s %s: %s" % (method, display, message), method=method, path=display)
             except (ValueError, urllib3.exceptions.HTTPError) as exc:
                 # Input the URL or header layer refuses (e.g. a host name no resolver accepts): one line.
+                display = self.display_path(path, params)
                 raise ApiError("%s %s: the request could not be sent to %s: %s" % (
                     method, display, self.where, _short(_root_cause_text(exc))), method=method, path=display)
             status = response.status_code
@@ -415,7 +416,7 @@ class HttpClient(Closing):
                 response.close()
                 self.sleep(delay)
                 continue
-            raise self.error_for(response, method, display, attempt)
+            raise self.error_for(response, method, self.display_path(path, params), attempt)
 
     def error_for(self, response, method, display, attempt=1):
         body = decode_json(response)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Job slicing (docs/scale.md): playbooks/prevention_fleet.yml run as 4 parallel slices, as a sliced AWX job does.
+"""Job slicing (docs/scale.md): docs/examples/prevention_fleet_slices.yml run as 4 parallel slices, as a sliced AWX job does.
 
 Each slice is the same playbook over the inventory plugin's hosts, limited to one part of them
 (``--limit``, the way a slice gets every 4th host); together the slices handle every sensor once.
@@ -21,7 +21,7 @@ import yaml
 from tests.prevention_data import B, C, sha
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "prevention_fleet.yml")
+PLAYBOOK = os.path.join(REPO_ROOT, "docs", "examples", "prevention_fleet_slices.yml")
 SLICES = 4
 N = 40
 
