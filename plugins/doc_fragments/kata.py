@@ -137,7 +137,7 @@ options:
       - V(all) lists every host.
       - V(changes) lists only the hosts that changed (or would, in check mode), failed or got a warning.
       - Not set, V(all) for up to 100 hosts and V(changes) above. AWX and automation controller store a task's
-        result as one job event: about 0.7 KB per host, so 7 MB at 10,000 hosts with V(all), against a few
+        result as one job event, about 0.7 KB per host with V(all) (7 MB at 10,000 hosts), against a few
         hundred bytes for a converged fleet with V(changes), which also costs the controller less CPU to
         return and process.
       - For C(kata_isolation) and C(kata_prevention), only in fleet mode; single-host results are unchanged.

@@ -196,4 +196,3 @@ def _read_body(answer):
         raise requests.exceptions.ConnectionError(exc)
     except _SSLError as exc:
         raise requests.exceptions.SSLError(exc)
-

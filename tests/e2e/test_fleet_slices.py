@@ -64,8 +64,8 @@ def test_four_slices_handle_every_sensor_once_and_add_up_to_the_fleet(central_no
     for part, result in zip(slices, results):
         by_host = dict(zip(hosts, ids))
         assert [entry["sensor_id"] for entry in result["sensor_results"]] == [by_host[host] for host in part]
-    totals = dict((key, sum(result["summary"][key] for result in results)) for key in ("total", "changed", "unchanged",
-                                                                                        "failed"))
+    totals = dict((key, sum(result["summary"][key] for result in results))
+                  for key in ("total", "changed", "unchanged", "failed"))
     changed = len([index for index in range(N) if not index % 3])
     assert totals == {"total": N, "changed": changed, "unchanged": N - changed, "failed": 0}
     # Every sensor read once (plus one read-back where written), written once where it lacked C, never twice.

@@ -531,7 +531,7 @@ class Bench:
         fake_cpu = self.fake.cpu_s()
         with open(output_file, "w") as output:
             returncode, wall, cpu, tree_maxrss = run_measured(command, env=env, cwd=self.workdir, stdout=output,
-                                                          stderr=subprocess.STDOUT)
+                                                              stderr=subprocess.STDOUT)
         fake_cpu = self.fake.cpu_s() - fake_cpu if fake_cpu is not None else None
         log = self.fake.log()
         counts = count_requests(log, sensor_ids, self.fake.latency_ms)
