@@ -130,6 +130,19 @@ options:
       - For C(kata_isolation) and C(kata_prevention), only in fleet mode.
     type: bool
     default: false
+  results:
+    description:
+      - Which hosts the per-host results list (C(sensor_results), or C(targets) of C(kata_prevention_policy)).
+        The C(summary) counts always cover every host.
+      - V(all) lists every host.
+      - V(changes) lists only the hosts that changed (or would, in check mode), failed or got a warning.
+      - Not set, V(all) for up to 100 hosts and V(changes) above. AWX and automation controller store a task's
+        result as one job event, about 0.7 KB per host with V(all) (7 MB at 10,000 hosts), against a few
+        hundred bytes for a converged fleet with V(changes), which also costs the controller less CPU to
+        return and process.
+      - For C(kata_isolation) and C(kata_prevention), only in fleet mode; single-host results are unchanged.
+    type: str
+    choices: [all, changes]
 """
 
     PLUGIN = r"""

@@ -100,6 +100,7 @@ keyed_groups:
     default_value: none
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -135,6 +136,9 @@ RESERVED_VARS = frozenset(("kata_sensor_id", "kata_hostname", "kata_ip", "kata_s
                           + tuple(SETTINGS_VARS.values()))
 
 
+# Every sensor has the same few field names: three regular expressions per field and host were 4% of an
+# inventory of 10,000 hosts.
+@functools.lru_cache(maxsize=1024)
 def snake_case(name):
     """``osVersion`` -> ``os_version``, ``IPAddress`` -> ``ip_address``, ``agent-id`` -> ``agent_id``."""
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", str(name))

@@ -4,7 +4,7 @@
 """The one HTTP layer of the collection.
 
 Every API client (KATA Central Node, KSC OpenAPI) sends its requests through
-:class:`HttpClient`: one keep-alive ``requests`` session per module run, mutual TLS with an
+:class:`HttpClient`: one keep-alive connection pool per module run (``http_transport``), mutual TLS with an
 optionally encrypted key, retries with exponential backoff, and API errors turned into
 :class:`ApiError` whose message names the HTTP status, the API's own message, the method
 and the path (relative to the API base, so it never carries credentials).
@@ -25,7 +25,6 @@ import traceback
 try:
     import requests
     import urllib3
-    from requests.adapters import HTTPAdapter
     from requests.utils import quote
 
     HAS_REQUESTS = True
@@ -33,10 +32,11 @@ try:
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    HTTPAdapter = object
 
     def quote(value, safe=""):
         raise NotImplementedError("requests is required")
+
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_transport import Transport, encode_query
 
 
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
@@ -279,22 +279,6 @@ def _request_reached_server(exc):
         "name or service not known", "failed to resolve"))
 
 
-class _TlsAdapter(HTTPAdapter):
-    """Adapter whose pools use one prepared SSLContext (client key passphrase support)."""
-
-    def __init__(self, ssl_context, **kwargs):
-        self._ssl_context = ssl_context
-        super(_TlsAdapter, self).__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["ssl_context"] = self._ssl_context
-        return super(_TlsAdapter, self).init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, *args, **kwargs):
-        kwargs["ssl_context"] = self._ssl_context
-        return super(_TlsAdapter, self).proxy_manager_for(*args, **kwargs)
-
-
 def build_ssl_context(validate_certs=True, ca_path=None, client_cert=None, client_key=None,
                       client_key_passphrase=None):
     """The TLS settings of one run; invalid files fail here, before any request."""
@@ -335,7 +319,7 @@ def _no_passphrase():
 
 
 class HttpClient(Closing):
-    """A keep-alive HTTPS session with retries, used by the product-specific clients.
+    """Keep-alive HTTPS connections with retries, used by the product-specific clients.
 
     ``base_url`` ends with a slash; ``path`` arguments are relative to it and appear in
     error messages as given.
@@ -361,18 +345,14 @@ class HttpClient(Closing):
         self.error_message = error_message
         self.sleep = sleep
         self.where = base_url.split("//", 1)[-1].split("/", 1)[0]
-        # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a Session's verify, so the
-        # value goes with every request instead.
+        # ca_path, never REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE (requests let those override a Session's verify).
         self.verify = (ca_path or True) if validate_certs else False
-        self.session = requests.Session()
-        self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
-        # The proxy environment (HTTPS_PROXY, NO_PROXY, ...) is read once here instead of on every request:
-        # with trust_env, requests scans os.environ for proxies and stats ~/.netrc for each request, about
-        # half of the client's CPU per request (docs/performance.md). A .netrc password is never sent.
+        # The proxy environment (HTTPS_PROXY, NO_PROXY, ...) is read once here, never per request, and
+        # ~/.netrc not at all: a .netrc password is never sent.
         self.proxies = requests.utils.get_environ_proxies(base_url) or None
-        self.session.trust_env = False
         context = build_ssl_context(validate_certs, ca_path, client_cert, client_key, client_key_passphrase)
-        self.session.mount("https://", _TlsAdapter(context, pool_connections=4, pool_maxsize=32, max_retries=0))
+        proxy = requests.utils.select_proxy(base_url, self.proxies) if self.proxies else None
+        self.transport = Transport(base_url, context, self.verify, self.timeout, user_agent, proxy=proxy)
         self.request_count = 0
         if not validate_certs:
             # The module's own warning below says it once, readably.
@@ -382,7 +362,7 @@ class HttpClient(Closing):
                  "network path can impersonate it" % self.where)
 
     def close(self):
-        self.session.close()
+        self.transport.close()
 
     def request(self, method, path, params=None, json_body=None, headers=None, idempotent=None,
                 data=None, ok_statuses=None):
@@ -394,7 +374,9 @@ class HttpClient(Closing):
         if idempotent is None:
             idempotent = method.upper() != "POST"
         url = self.base_url + path
-        display = self.display_path(path, params)
+        query = encode_query(params) if params else ""
+        if query:
+            url += "?" + query
         body = None
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode("utf-8")
@@ -406,9 +388,7 @@ class HttpClient(Closing):
             attempt += 1
             self.request_count += 1
             try:
-                response = self.session.request(method, url, params=params, data=body, headers=headers,
-                                                timeout=self.timeout, verify=self.verify, allow_redirects=False,
-                                                proxies=self.proxies)
+                response = self.transport.send(method.upper(), url, body, headers)
             except requests.exceptions.RequestException as exc:
                 retryable = not isinstance(exc, requests.exceptions.SSLError) and \
                     isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)) and \
@@ -419,9 +399,11 @@ class HttpClient(Closing):
                 message = describe_connection_error(exc, self.where)
                 if attempt > 1:
                     message += " (after %d attempts)" % attempt
+                display = self.display_path(path, params)
                 raise ApiError("%s %s: %s" % (method, display, message), method=method, path=display)
             except (ValueError, urllib3.exceptions.HTTPError) as exc:
                 # Input the URL or header layer refuses (e.g. a host name no resolver accepts): one line.
+                display = self.display_path(path, params)
                 raise ApiError("%s %s: the request could not be sent to %s: %s" % (
                     method, display, self.where, _short(_root_cause_text(exc))), method=method, path=display)
             status = response.status_code
@@ -434,7 +416,7 @@ class HttpClient(Closing):
                 response.close()
                 self.sleep(delay)
                 continue
-            raise self.error_for(response, method, display, attempt)
+            raise self.error_for(response, method, self.display_path(path, params), attempt)
 
     def error_for(self, response, method, display, attempt=1):
         body = decode_json(response)

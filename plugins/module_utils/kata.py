@@ -22,6 +22,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     ConfigurationError,
     HttpClient,
     check_port,
+    decode_json,
     encode_path_segment,
     require_json,
     url_host,
@@ -244,9 +245,12 @@ class KataClient(Closing):
 
     def _json(self, method, path, params=None, **kwargs):
         response = self.http.request(method, path, params=params, **kwargs)
-        if method == "GET":
-            return require_json(response, method, self.http.display_path(path, params))
-        return response
+        if method != "GET":
+            return response
+        body = decode_json(response)
+        if body is None:  # the path is worked out for the message only
+            require_json(response, method, self.http.display_path(path, params))
+        return body
 
     # ---- sensors -------------------------------------------------------------------------
     def _sensors(self, params=None):

@@ -35,7 +35,7 @@ import re
 import threading
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, same_sensor_id, sensor_key
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, sensor_key
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
     HashError,
     PreventionResource,
@@ -50,6 +50,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import
     Target,
     apply_all,
     fail_fleet,
+    listed_outcomes,
     summarize,
     target_outcome,
 )
@@ -126,10 +127,20 @@ def needs_listing(parsed, groups):
                for name, _via in _hosts_of(key, groups or {}))
 
 
-def _find(sensors, name):
-    """The sensors a name means: the host name exactly (case-sensitive), else the sensor ID."""
-    found = [sensor for sensor in sensors if sensor.get("hostname") == name]
-    return found or [sensor for sensor in sensors if sensor.get("sensor_id") and same_sensor_id(sensor["sensor_id"], name)]
+class SensorIndex:
+    """The ``GET sensors`` listing by host name and by sensor ID, built once: a scan of the whole list per
+    policy key made resolving a policy of 10,000 hosts O(N^2), about 10 s of CPU."""
+
+    def __init__(self, sensors):
+        self.by_name, self.by_id = {}, {}
+        for sensor in sensors:
+            self.by_name.setdefault(sensor.get("hostname"), []).append(sensor)
+            if sensor.get("sensor_id"):
+                self.by_id.setdefault(sensor_key(sensor["sensor_id"]), []).append(sensor)
+
+    def find(self, name):
+        """The sensors a name means: the host name exactly (case-sensitive), else the sensor ID."""
+        return list(self.by_name.get(name) or self.by_id.get(sensor_key(name)) or [])
 
 
 def resolve_policy(parsed, groups, sensors):
@@ -140,6 +151,7 @@ def resolve_policy(parsed, groups, sensors):
     """
     groups = groups or {}
     targets, by_id = [], {}
+    index = SensorIndex(sensors) if sensors is not None else None
     for key, hashes in parsed:
         if key == ALL_KEY:
             target = PolicyTarget(ALL_SENSORS, ALL_HOSTS_LABEL, ALL_KEY)
@@ -153,7 +165,7 @@ def resolve_policy(parsed, groups, sensors):
             if sensors is None:
                 sensor = {"sensor_id": name, "hostname": None}
             else:
-                found = _find(sensors, name)
+                found = index.find(name)
                 if not found:
                     raise PolicyError("%s: no Endpoint Agent host is named %s (host names are case-sensitive) "
                                       "and no sensor has that ID; nothing was changed" % (where, name))
@@ -360,15 +372,17 @@ class PolicyRun:
         last = [target for target in order.last if target not in swaps or target in first_steps]
         self._store(apply_all(self.resource, last, False, self.parallelism), merge=first_steps)
 
-    def result(self, module, ignore_errors):
+    def result(self, module, ignore_errors, results=None):
         outcomes = [self.outcomes[target] for target in self.targets]
         for warning in self.warnings:
             module.warn(warning)
+        listed = set(id(outcome) for outcome in listed_outcomes(outcomes, results))
         result, failed = summarize(module, outcomes, ignore_errors)
         if self.conflicts_unknown:
             result["conflicts_unknown"] = True
         counts = result.pop("summary")
-        result.update(targets=[target_entry(target, self.outcomes[target]) for target in self.targets],
+        result.update(targets=[target_entry(target, self.outcomes[target]) for target in self.targets
+                               if id(self.outcomes[target]) in listed],
                       summary=dict(targets=counts["total"], changed=counts["changed"], failed=counts["failed"],
                                    in_sync=counts["unchanged"]))
         if failed and not ignore_errors:
@@ -391,4 +405,4 @@ def run_policy(module, client, parsed, groups):
         fail_from(module, exc, changed=False)
     if not module.check_mode:
         run.write(order)
-    return run.result(module, params["ignore_sensor_errors"])
+    return run.result(module, params["ignore_sensor_errors"], params["results"])

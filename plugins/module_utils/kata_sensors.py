@@ -72,6 +72,7 @@ def fleet_spec(selection=True):
     spec = dict(
         parallelism=dict(type="int", default=DEFAULT_PARALLELISM),
         ignore_sensor_errors=dict(type="bool", default=False),
+        results=dict(type="str", choices=["all", "changes"]),
     )
     if selection:
         spec.update(sensors=dict(type="list", elements="raw"), sensor_filter=dict(type="dict"))
@@ -281,7 +282,8 @@ def run_selection(module, client, resource, option, value, selection, base=None)
             targets, errors = resolve_targets(client, entries, sensor_filter)
         except ApiError as exc:
             fail_from(module, exc, changed=False, sensor_results=[], failed_sensors=[])
-        return run_fleet(module, resource, targets, errors, params["parallelism"], params["ignore_sensor_errors"])
+        return run_fleet(module, resource, targets, errors, params["parallelism"], params["ignore_sensor_errors"],
+                         params["results"])
     if option == "all_hosts":
         return run_single(module, resource, all_hosts_target, base)
     return run_single(module, resource, resolver(client, option, value), base)

@@ -238,7 +238,8 @@ isolation:
         remote_ports: null
 sensor_results:
   description:
-    - Fleet mode. One result per host, in the order of O(sensors) (or of the Central Node's list), with the keys
+    - Fleet mode. One result per host (with O(results=changes) only the hosts that changed, failed or warned), in
+      the order of O(sensors) (or of the Central Node's list), with the keys
       of the single-host result (RV(sensor_id), RV(isolation), RV(api_settings)) plus C(sensor) (the entry as
       given), C(target) (host name and sensor ID), C(changed), C(failed) and, for a failed host, C(msg).
   returned: fleet mode

@@ -282,7 +282,8 @@ remerged:
   sample: 1
 sensor_results:
   description:
-    - Fleet mode. One result per host, in the order of O(sensors) (or of the Central Node's list), with the keys
+    - Fleet mode. One result per host (with O(results=changes) only the hosts that changed, failed or warned), in
+      the order of O(sensors) (or of the Central Node's list), with the keys
       of the single-host result (RV(target), RV(sensor_id), RV(hashes), RV(added), RV(removed), RV(unchanged),
       RV(objects), RV(conflicts), RV(verified)) plus C(sensor) (the entry as given), C(changed), C(failed) and, for
       a failed host, C(msg).

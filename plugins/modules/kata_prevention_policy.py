@@ -111,7 +111,9 @@ changed:
   returned: always
   type: bool
 targets:
-  description: One entry per target, V(all) first, then the hosts in policy order.
+  description:
+    - One entry per target, V(all) first, then the hosts in policy order.
+    - With O(results=changes) (the default above 100 targets) only the targets that changed, failed or warned.
   returned: always
   type: list
   elements: dict

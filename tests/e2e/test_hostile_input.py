@@ -217,6 +217,7 @@ def fleet_options():
         "parallelism": st.one_of(ok(st.integers(1, 32)), bad(st.integers(max_value=0)),
                                  bad(st.integers(min_value=33, max_value=10 ** 6))),
         "ignore_sensor_errors": bool_option(),
+        "results": choices(["all", "changes"]),
     }
 
 
@@ -259,6 +260,7 @@ def policy_options():
             ok(st.dictionaries(hostile_text, st.lists(hostile_text, max_size=2), max_size=2))),
         "parallelism": fleet_options()["parallelism"],
         "ignore_sensor_errors": bool_option(),
+        "results": fleet_options()["results"],
         "verify_write": bool_option(),
     }
 

@@ -137,6 +137,25 @@ sys.exit(os.waitstatus_to_exitcode(status))
 '''
 
 
+def run_measured(command, **kwargs):
+    """Run ``command``; return (returncode, wall seconds, CPU seconds, peak RSS KiB) of its process tree.
+
+    os.wait4 gives the rusage of the child and every descendant it waited for (ansible-playbook waits for its
+    workers and module processes), as getrusage(RUSAGE_CHILDREN) would; peak RSS is the largest single process.
+    """
+    started = time.monotonic()
+    proc = subprocess.Popen(command, **kwargs)
+    try:
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    wall = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as handle:
@@ -238,6 +257,15 @@ class FakeProcess:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+    def cpu_s(self):
+        """CPU seconds (user + system, every thread) the fake has used so far, from /proc; None elsewhere."""
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+        except (OSError, ValueError, IndexError):
+            return None
 
     @property
     def sensor_ids(self):
@@ -433,12 +461,11 @@ class Bench:
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", config, "--list",
                    "--output", output_file]
         load_before = loadavg()
+        fake_cpu = self.fake.cpu_s()
         with open(os.path.join(self.workdir, "ansible-%s.log" % tag), "w") as output:
-            started = time.monotonic()
-            proc = subprocess.Popen(command, env=self.env(), cwd=self.workdir, stdout=output, stderr=subprocess.STDOUT)
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            wall = time.monotonic() - started
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            returncode, wall, cpu, maxrss = run_measured(command, env=self.env(), cwd=self.workdir, stdout=output,
+                                                         stderr=subprocess.STDOUT)
+        fake_cpu = self.fake.cpu_s() - fake_cpu if fake_cpu is not None else None
         counts = count_requests(self.fake.log(), sensor_ids, self.fake.latency_ms)
         listed = 0
         if os.path.exists(output_file):
@@ -446,28 +473,35 @@ class Bench:
                 listed = len(json.load(handle).get("_meta", {}).get("hostvars", {}))
         result = collections.OrderedDict([
             ("scenario", "i"), ("label", scenario["label"]), ("run", run), ("sensors", len(sensor_ids)),
-            ("latency_ms", self.fake.latency_ms), ("rc", proc.returncode),
-            ("ok", proc.returncode == 0 and listed == len(sensor_ids)), ("wall_s", round(wall, 3)),
+            ("latency_ms", self.fake.latency_ms), ("rc", returncode),
+            ("ok", returncode == 0 and listed == len(sensor_ids)), ("wall_s", round(wall, 3)),
             ("task_s", round(wall, 3)), ("playbook_s", None), ("hosts_listed", listed),
+            ("cpu_s", round(cpu, 3)), ("cpu_per_target_ms", round(cpu * 1000.0 / len(sensor_ids), 3)),
+            ("fake_cpu_s", round(fake_cpu, 3) if fake_cpu is not None else None),
+            ("result_bytes", os.path.getsize(output_file) if os.path.exists(output_file) else None),
         ])
         result.update(counts)
         result["load_before"] = load_before
         result["load_after"] = loadavg()
-        result["peak_rss_kb"] = usage.ru_maxrss
+        result["peak_rss_kb"] = maxrss
         if not result["ok"]:
             result["error"] = "rc=%s, %d of %d hosts listed; see %s" % (
-                proc.returncode, listed, len(sensor_ids), output.name)
-        self.say("  %-55s %-9s wall %7.2f s  %6d requests  %d hosts  peak RSS %.1f MiB%s" % (
-            scenario["label"], run, wall, counts["requests"], listed, usage.ru_maxrss / 1024.0,
+                returncode, listed, len(sensor_ids), output.name)
+        self.say("  %-55s %-9s wall %7.2f s  CPU %7.2f s  %6d requests  %d hosts  peak RSS %.1f MiB%s" % (
+            scenario["label"], run, wall, cpu, counts["requests"], listed, maxrss / 1024.0,
             "" if result["ok"] else "  FAILED: %s" % result["error"]))
         return result
 
-    def run(self, key, run, rss=False):
-        """One timed ansible-playbook run of scenario ``key``; ``run`` is ``changing`` or ``converged``."""
+    def run(self, key, run, rss=False, sensor_ids=None):
+        """One timed ansible-playbook run of scenario ``key``; ``run`` is ``changing`` or ``converged``.
+
+        ``sensor_ids`` (fleet scenarios) runs on those sensors only, the start-up measure of the scale runs.
+        """
         if key == "i":
             return self.run_inventory(run)
         scenario = SCENARIOS[key]
-        sensor_ids = self.fake.sensor_ids
+        subset = sensor_ids is not None
+        sensor_ids = self.fake.sensor_ids if sensor_ids is None else sensor_ids
         self.fake.seed([] if run == "changing" else BENCH_OBJECTS)
         if scenario.get("policy") and run == "converged":
             self.fake.control("POST", "state", {"prevention": policy_state(self.policy, self.fake.info["sensors"])})
@@ -482,6 +516,8 @@ class Bench:
                    scenario.get("playbook_path") or os.path.join(PLAYBOOKS, scenario["playbook"])]
         if scenario.get("extra_vars"):
             command += ["-e", json.dumps(scenario["extra_vars"])]
+        if subset:
+            command += ["-e", json.dumps({"bench_sensor_ids": sensor_ids})]
         # A play's ansible_python_interpreter (prevention_gitops.yml sets one) beats the environment's.
         command += ["-e", json.dumps({"ansible_python_interpreter": self.rss_wrapper if rss else sys.executable})]
         if scenario.get("policy"):
@@ -492,11 +528,11 @@ class Bench:
         if rss and os.path.exists(self.rss_log):
             os.remove(self.rss_log)
         load_before = loadavg()
+        fake_cpu = self.fake.cpu_s()
         with open(output_file, "w") as output:
-            started = time.monotonic()
-            proc = subprocess.run(command, env=env, cwd=self.workdir, stdout=output, stderr=subprocess.STDOUT,
-                                  check=False, timeout=3600)
-            wall = time.monotonic() - started
+            returncode, wall, cpu, tree_maxrss = run_measured(command, env=env, cwd=self.workdir, stdout=output,
+                                                              stderr=subprocess.STDOUT)
+        fake_cpu = self.fake.cpu_s() - fake_cpu if fake_cpu is not None else None
         log = self.fake.log()
         counts = count_requests(log, sensor_ids, self.fake.latency_ms)
         timings = {}
@@ -512,10 +548,15 @@ class Bench:
             converged = all_converged(self.fake.prevention(), sensor_ids)
         result = collections.OrderedDict([
             ("scenario", key), ("label", scenario["label"]), ("run", run), ("sensors", len(sensor_ids)),
-            ("latency_ms", self.fake.latency_ms), ("rc", proc.returncode),
-            ("ok", proc.returncode == 0 and converged), ("wall_s", round(wall, 3)), ("task_s", task_s),
+            ("latency_ms", self.fake.latency_ms), ("rc", returncode),
+            ("ok", returncode == 0 and converged), ("wall_s", round(wall, 3)), ("task_s", task_s),
             ("playbook_s", round(timings["playbook_end"] - timings["playbook_start"], 3)
              if "playbook_end" in timings else None),
+            # The whole ansible-playbook process tree (controller, workers, module); the fake is not in it.
+            ("cpu_s", round(cpu, 3)), ("cpu_per_target_ms", round(cpu * 1000.0 / len(sensor_ids), 3)),
+            ("fake_cpu_s", round(fake_cpu, 3) if fake_cpu is not None else None),
+            ("result_bytes", max([task.get("result_bytes") or 0 for task in tasks] or [0]) or None),
+            ("result_bytes_own", max([task.get("result_bytes_own") or 0 for task in tasks] or [0]) or None),
         ])
         result.update(counts)
         result["load_before"] = load_before
@@ -525,13 +566,14 @@ class Bench:
             result["fleet_summary"] = summaries[-1]
         if rss:
             result["peak_rss_kb"] = self._peak_rss()
+        result["tree_peak_rss_kb"] = tree_maxrss   # the largest process of the tree (usually ansible-playbook)
         result["output"] = output_file
         if not result["ok"]:
             failures = [task.get("msg") for task in tasks if task.get("failed")]
             result["error"] = (failures[0] if failures else None) or "rc=%s, converged=%s; see %s" % (
-                proc.returncode, converged, output_file)
-        self.say("  %-55s %-9s wall %7.2f s  task %7.2f s  %6d requests%s" % (
-            scenario["label"], run, wall, task_s or 0, counts["requests"],
+                returncode, converged, output_file)
+        self.say("  %-55s %-9s wall %7.2f s  task %7.2f s  CPU %7.2f s  %6d requests%s" % (
+            scenario["label"], run, wall, task_s or 0, cpu, counts["requests"],
             "" if result["ok"] else "  FAILED: %s" % result["error"]))
         return result
 
@@ -617,13 +659,23 @@ def run_scale(sizes, latency_ms=DEFAULT_LATENCY_MS, parallelism=DEFAULT_PARALLEL
         for size in sizes:
             with FakeProcess(workdir, size, latency_ms, page_size=page_size) as fake:
                 bench = Bench(workdir, fake, parallelism=parallelism, log=log)
+                startup = None
+                if set(scenarios) - set("i"):
+                    # Start-up: the fleet playbook on one sensor (ansible-playbook, the module's start, 1 GET).
+                    # Run twice and keep the second: the first one also fills the OS file cache.
+                    bench.run("d", "converged", sensor_ids=fake.sensor_ids[:1])
+                    startup = bench.run("d", "converged", sensor_ids=fake.sensor_ids[:1])
+                    startup["startup_s"] = round(startup["wall_s"] - latency_ms / 1000.0, 3)
+                    startup["fleet_size"] = size
+                    document.setdefault("startup", []).append(startup)
                 for key in scenarios:
                     for run in (runs if key != "i" else ["converged"]):
                         result = bench.run(key, run, rss=rss)
                         # (g) and (i) first read the host list, one page after the other.
                         floor = result["kinds"].get("GET sensors", 0) * latency_ms / 1000.0
                         if key != "i":
-                            floor += floor_s(size, latency_ms, parallelism)
+                            per_sensor = 1.0 if run == "converged" else 3.0 if key != "e" else 2.0
+                            floor += floor_s(size, latency_ms, parallelism, per_sensor) + startup["startup_s"]
                         result["floor_s"] = round(floor, 3)
                         document["results"].append(result)
     finally:
@@ -761,27 +813,41 @@ def scale_table(document):
             params["latency_ms"], params["parallelism"], params.get("page_size") or "- (one page)"),
         machine_line(document),
         "",
-        "| N | scenario | run | wall s | task s | span s | floor s | task/floor | span/floor | requests | "
-        "GET sensors | writes | TLS conns | peak RSS MiB |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | scenario | run | wall s | floor s | wall/floor | CPU ms/target | CPU s | fake CPU s | "
+        "peak RSS MiB (module / controller) | result KiB | with invocation KiB | task s | span s | requests | GET sensors | writes | "
+        "TLS conns | load before |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for result in document["results"]:
         floor = result["floor_s"]
-        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %d | %s |" % (
-            result["sensors"], result.get("scenario", "d"), result["run"] + ("" if result["ok"] else " **FAILED**"),
-            _fmt(result["wall_s"]), _fmt(result["task_s"]), _fmt(result["span_s"]), _fmt(floor),
-            _fmt((result["task_s"] or 0) / floor, "%.1f") if floor else "-",
-            _fmt(result["span_s"] / floor, "%.1f") if floor else "-", result["requests"],
-            result["kinds"].get("GET sensors", 0), result["writes"], result["tls_connections"],
-            _fmt(result["peak_rss_kb"] / 1024.0, "%.1f") if result.get("peak_rss_kb") else "-"))
+        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %d | %d | %d | %d | %s |"
+                     % (result["sensors"], result.get("scenario", "d"),
+                        result["run"] + ("" if result["ok"] else " **FAILED**"),
+                        _fmt(result["wall_s"]), _fmt(floor), _fmt(result["wall_s"] / floor) if floor else "-",
+                        _fmt(result.get("cpu_per_target_ms"), "%.3f"), _fmt(result.get("cpu_s")),
+                        _fmt(result.get("fake_cpu_s")),
+                        _fmt(result["peak_rss_kb"] / 1024.0, "%.1f") if result.get("peak_rss_kb") else "-",
+                        _fmt(result["tree_peak_rss_kb"] / 1024.0, "%.1f") if result.get("tree_peak_rss_kb") else "-",
+                        _fmt(result["result_bytes_own"] / 1024.0, "%.1f") if result.get("result_bytes_own") else "-",
+                        _fmt(result["result_bytes"] / 1024.0, "%.1f") if result.get("result_bytes") else "-",
+                        _fmt(result["task_s"]), _fmt(result["span_s"]), result["requests"],
+                        result["kinds"].get("GET sensors", 0), result["writes"], result["tls_connections"],
+                        _load(result.get("load_before"))))
     lines.append("")
+    for startup in document.get("startup", []):
+        lines.append("start-up at N=%d: the fleet playbook on 1 sensor, %.2f s wall (less one L), %.2f s CPU"
+                     % (startup["fleet_size"], startup["startup_s"], startup["cpu_s"]))
     lines.append("scenarios: d = fleet, sensors: IDs; g = fleet, sensor_filter: {} (reads every GET sensors page); "
                  "i = inventory plugin (ansible-inventory --list; task = wall); q = GitOps policy, "
                  "prevention_gitops.yml (kata_prevention_policy and the two reports); r = kata_prevention_policy alone; "
                  "q and r: two hashes per host plus an all-hosts list")
-    lines.append("floor = N*L/parallelism (one request per sensor) + pages*L (the list is read page after page); "
-                 "peak RSS = ru_maxrss of the module process (os.wait4 in an interpreter wrapper), for (i) of "
-                 "ansible-inventory")
+    lines.append("floor = start-up + N*R*L/parallelism (R requests per sensor: 1 converged, 3 changing: GET, write, "
+                 "read-back) + pages*L (the list is read page after page); for (i) pages*L only. CPU = user + system "
+                 "time of the whole ansible-playbook (or ansible-inventory) process tree, from os.wait4; the fake is "
+                 "a separate process, its CPU is shown apart. Peak RSS: the module process (os.wait4 in an "
+                 "interpreter wrapper) and the largest process of the tree; for (i) ansible-inventory. Result: "
+                 "the module result as JSON without, then with, the echo of its arguments (invocation: AWX stores "
+                 "both in the task's event); for (i) the --list output")
     for check in scale_acceptance(document):
         lines.append("%s: %s (%s)" % (check["check"], "met" if check["met"] else "NOT met", check["detail"]))
     lines.append("total benchmark time %.1f s" % document["total_s"])

@@ -23,7 +23,8 @@ def test_https_proxy_from_the_environment_is_kept(pki_paths, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     client = make(pki_paths)
     assert client.proxies == {"https": "http://proxy.example:3128"}
-    assert client.session.trust_env is False
+    # The requests go through that proxy: the transport's pool is the proxy's.
+    assert client.transport.manager.proxy.host == "proxy.example" and client.transport.manager.proxy.port == 3128
     client.close()
 
 

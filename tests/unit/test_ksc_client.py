@@ -77,13 +77,13 @@ def test_configuration_is_checked_before_anything_is_sent():
 def test_login_sends_kscbasic_and_vserver_like_klakoapi(ksc, ksc_client, monkeypatch):
     client = ksc_client()
     sent = []
-    original = client.http.session.request
+    original = client.http.transport.send
 
-    def spy(method, url, **kwargs):
-        sent.append((method, url, dict(kwargs.get("headers") or {}), kwargs.get("data")))
-        return original(method, url, **kwargs)
+    def spy(method, url, body=None, headers=None):
+        sent.append((method, url, dict(headers or {}), body))
+        return original(method, url, body, headers)
 
-    monkeypatch.setattr(client.http.session, "request", spy)
+    monkeypatch.setattr(client.http.transport, "send", spy)
     client.login()
     method, url, headers, data = sent[0]
     assert (method, url) == ("POST", "https://127.0.0.1:%d/api/v1.0/login" % ksc.port)

@@ -13,7 +13,7 @@ short_description: Record task start and end times for the benchmark in tests/pe
 description:
   - Benchmark helper only, not part of the collection. Writes one JSON document to the file named by the
     E(BENCH_TIMINGS) environment variable, with the playbook start and end and, per task, its start time, the time
-    of its last host result, the number of results and the fleet module's summary.
+    of its last host result, the number of results and the fleet module's summary and result size (bytes of JSON).
 options: {}
 """
 
@@ -48,6 +48,11 @@ class CallbackModule(CallbackBase):
         summary = result._result.get("summary")
         if isinstance(summary, dict):
             entry["summary"] = summary
+            # What AWX would store as the task's job event: the module result as JSON.
+            entry["result_bytes"] = len(json.dumps(result._result, default=str))
+            # ... and without the echo of the module's arguments (a sensors list of its own size).
+            entry["result_bytes_own"] = len(json.dumps(dict((key, value) for key, value in result._result.items()
+                                                            if key != "invocation"), default=str))
         if failed and "msg" in result._result and not entry.get("msg"):
             entry["msg"] = str(result._result["msg"])[:2000]
 
