@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: kata_sensors
 short_description: Endpoint Agent hosts (sensors) of a KATA/KEDR Central Node as inventory
-version_added: 0.1.0
+version_added: "1.0.0"
 description:
   - Reads the Kaspersky Endpoint Agent hosts (sensors) known to a Kaspersky Anti Targeted Attack
     Platform (KATA/KEDR) Central Node through its Response API (C(GET sensors)) and adds one

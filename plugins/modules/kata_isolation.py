@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: kata_isolation
 short_description: Isolate an Endpoint Agent host from the network through a KATA/KEDR Central Node
-version_added: 0.1.0
+version_added: "1.0.0"
 description:
   - Creates, changes or deletes the network isolation rule of one Kaspersky Endpoint Agent host
     through the Response API of a Kaspersky Anti Targeted Attack Platform (KATA/KEDR) Central Node.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: kata_prevention
 short_description: Manage prevention (hash block) rules of a KATA/KEDR Central Node without losing other rules
-version_added: 0.1.0
+version_added: "1.0.0"
 description:
   - Blocks or unblocks files by MD5 or SHA256 hash on one Kaspersky Endpoint Agent host, or on all hosts,
     through the Response API of a Kaspersky Anti Targeted Attack Platform (KATA/KEDR) Central Node.

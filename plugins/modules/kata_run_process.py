@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: kata_run_process
 short_description: Run a program on an Endpoint Agent host through a KATA/KEDR Central Node task
-version_added: 0.1.0
+version_added: "1.0.0"
 description:
   - Creates, checks or deletes a C(run_process) task of the Kaspersky Anti Targeted Attack Platform
     (KATA/KEDR) Central Node Response API. The Endpoint Agent on the chosen host runs O(executable)

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: kata_sensor_info
 short_description: List Endpoint Agent hosts (sensors) of a KATA/KEDR Central Node
-version_added: 0.1.0
+version_added: "1.0.0"
 description:
   - Lists the Kaspersky Endpoint Agent hosts known to a Kaspersky Anti Targeted Attack Platform
     (KATA/KEDR) Central Node through its Response API, optionally filtered by IP address, host name

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ksc_edr_response
 short_description: Queue a KES EDR response on a host through Kaspersky Security Center
-version_added: 0.1.0
+version_added: "1.0.0"
 description:
   - Creates an EDR response (get, delete or quarantine a file, IOC scan, start or terminate a process,
     network isolation, execution prevention, malware scan) for Kaspersky Endpoint Security for Windows 12.9+
