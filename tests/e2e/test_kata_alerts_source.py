@@ -382,6 +382,11 @@ def test_a_storm_becomes_few_batches_as_the_window_doubles():
     assert len(events) <= 7, [event["kata_batch"]["alerts"] for event in events]
 
 
+# ------------------------------------------------------------------ the real engine
+
+RULEBOOK = os.path.join(REPO_ROOT, "tests", "e2e", "eda", "kata_alerts_rulebook.yml")
+
+
 def rulebook_for(tmp_path, source_name):
     """The test rulebook with its source named ``source_name``."""
     with open(RULEBOOK) as handle:
