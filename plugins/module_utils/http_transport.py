@@ -8,7 +8,7 @@ environment, cookies, hooks, the URL parsed and re-quoted, the TLS context and t
 again): two thirds of a fleet module's CPU per request (docs/performance.md). Here everything that
 is the same for every request of a run is decided once, when the client is built: the pool (or the
 proxy's pool), the TLS context, the CA files, the headers, the timeout. A request is then one
-``urlopen`` on that pool.
+request on that pool (``HTTPSConnectionPool.request``).
 
 What ``requests`` did is kept: the proxy from the environment (``HTTPS_PROXY``, ``NO_PROXY``, with
 its credentials), the CA bundle ``requests`` would have added when ``ca_path`` is not set, the
@@ -148,7 +148,7 @@ class Transport:
         elif method not in ("GET", "HEAD"):
             all_headers["Content-Length"] = "0"
         try:
-            answer = self.pool.urlopen(method=method, url=target, body=body, headers=all_headers, redirect=False,
+            answer = self.pool.request(method=method, url=target, body=body, headers=all_headers, redirect=False,
                                        assert_same_host=False, preload_content=False, decode_content=False,
                                        retries=self.no_retries, timeout=self.timeout)
             try:

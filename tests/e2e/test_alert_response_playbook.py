@@ -81,7 +81,7 @@ def report(result):
 
 
 def test_high_alert_isolates_and_blocks(respond, central_node):
-    (ws1, _ip1, id1), _, _ = sensors(central_node)
+    (ws1, _ip1, id1), _second, _third = sensors(central_node)
     result = respond({"kata": alert("High", ws1, hashes=[MD5, SHA256])}, isolation_hours=8)
     assert writes(central_node, "network_isolation") == [("POST", id1)]
     assert writes(central_node, "prevention") == [("POST", id1)]
@@ -91,14 +91,14 @@ def test_high_alert_isolates_and_blocks(respond, central_node):
 
 
 def test_medium_alert_blocks_only(respond, central_node):
-    (ws1, _ip1, id1), _, _ = sensors(central_node)
+    (ws1, _ip1, id1), _second, _third = sensors(central_node)
     respond({"kata": alert("Medium", ws1)})
     assert writes(central_node, "network_isolation") == []
     assert writes(central_node, "prevention") == [("POST", id1)]
 
 
 def test_low_alert_does_nothing_but_is_counted(respond, central_node):
-    (ws1, _ip1, _id1), _, _ = sensors(central_node)
+    (ws1, _ip1, _id1), _second, _third = sensors(central_node)
     result = respond({"kata": alert("Low", ws1)})
     assert central_node.log() == []  # not even the host lookup
     assert report(result)[0].startswith("KATA alerts: 1 (1 Low), hosts to act on: 0")
@@ -106,7 +106,7 @@ def test_low_alert_does_nothing_but_is_counted(respond, central_node):
 
 
 def test_protected_host_is_blocked_never_isolated(respond, central_node):
-    (ws1, _ip1, id1), (ws2, _ip2, id2), _ = sensors(central_node)
+    (ws1, _ip1, id1), (ws2, _ip2, id2), _third = sensors(central_node)
     result = respond(batch(alert("High", ws1), alert("High", ws2)), protected_hosts=["^ws-001\\."])
     assert writes(central_node, "network_isolation") == [("POST", id2)]
     assert sorted(writes(central_node, "prevention")) == sorted([("POST", id1), ("POST", id2)])
@@ -115,14 +115,14 @@ def test_protected_host_is_blocked_never_isolated(respond, central_node):
 
 def test_protected_host_found_by_ip_is_never_isolated(respond, central_node):
     """The regexes are matched against the Central Node's name of the host too, not only the alert's."""
-    _, (ws2, ip2, id2), _ = sensors(central_node)
+    _first, (ws2, ip2, id2), _third = sensors(central_node)
     respond({"kata": alert("High", ip=ip2)}, protected_hosts=[ws2.replace(".", "\\.")])
     assert writes(central_node, "network_isolation") == []
     assert writes(central_node, "prevention") == [("POST", id2)]
 
 
 def test_unresolvable_host_is_reported_and_the_others_go_on(respond, central_node):
-    (ws1, _ip1, id1), _, _ = sensors(central_node)
+    (ws1, _ip1, id1), _second, _third = sensors(central_node)
     result = respond(batch(alert("High", "WS-999.corp.example"), alert("High", ws1)))
     assert writes(central_node, "network_isolation") == [("POST", id1)]
     assert writes(central_node, "prevention") == [("POST", id1)]
@@ -131,7 +131,7 @@ def test_unresolvable_host_is_reported_and_the_others_go_on(respond, central_nod
 
 
 def test_host_found_by_ip_when_the_name_is_unknown_or_missing(respond, central_node):
-    _, (_ws2, ip2, id2), (_ws3, ip3, id3) = sensors(central_node)
+    _first, (_ws2, ip2, id2), (_ws3, ip3, id3) = sensors(central_node)
     respond(batch(alert("High", "ws-002", ip=ip2), alert("High", ip=ip3)))
     assert sorted(writes(central_node, "network_isolation")) == sorted([("POST", id2), ("POST", id3)])
     # One listing of the hosts for the whole run, none per alert.
@@ -155,7 +155,7 @@ def test_blast_radius_guard_defers_the_isolation_past_the_budget(respond, centra
 
 
 def test_guard_counts_only_isolations_made(respond, central_node):
-    (ws1, _ip1, id1), (ws2, _ip2, id2), _ = sensors(central_node)
+    (ws1, _ip1, id1), (ws2, _ip2, id2), _third = sensors(central_node)
     central_node.set_isolation(id1, {"autoTurnoffTimeoutInSec": 4 * 3600, "excludedRules": []})  # isolated by hand
     respond(batch(alert("High", ws1), alert("High", ws2)), check=True, max_isolations_per_hour=1)
     assert central_node.writes() == [] and not os.path.exists(respond.state)  # check mode: nothing recorded
@@ -165,7 +165,7 @@ def test_guard_counts_only_isolations_made(respond, central_node):
 
 
 def test_broken_guard_state_stops_isolation_but_not_the_hash_blocks(run_playbook, respond, central_node):
-    (ws1, _ip1, id1), _, _ = sensors(central_node)
+    (ws1, _ip1, id1), _second, _third = sensors(central_node)
     os.makedirs(os.path.dirname(respond.state))
     with open(respond.state, "w") as handle:
         handle.write("{broken")
@@ -218,7 +218,7 @@ def test_each_host_gets_only_its_own_hashes(respond, central_node):
 
 def test_hostile_values_from_the_rulebook_are_never_rendered(respond, central_node, tmp_path):
     """kata_event (as the rulebook passes it): templates in alert fields are data, bad names start nothing."""
-    (ws1, _ip1, id1), _, _ = sensors(central_node)
+    (ws1, _ip1, id1), _second, _third = sensors(central_node)
     marker = tmp_path / "rendered"
     hostile = "{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % marker
     event = batch(alert("High", hostile), alert("High", ws1, hashes=[MD5, hostile, "{{ 7 * 6 }}"]))

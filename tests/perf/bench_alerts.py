@@ -144,7 +144,7 @@ class Bench:
         self.reset()
         engine = self.engine("storm", max_isolations_per_hour=hosts * 2)
         sensors = self.fake.sensors[:hosts]
-        chosen = list(sensors) + [random.choice(sensors) for _ in range(alerts - hosts)]
+        chosen = list(sensors) + [random.choice(sensors) for _extra in range(alerts - hosts)]
         random.Random(23).shuffle(chosen)
         messages = [cef_alert(sensor["host"], sensor["ip"], "High", [MD5], alert_id="w%d" % index)
                     for index, sensor in enumerate(chosen)]
@@ -175,7 +175,7 @@ class Bench:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--singles", type=int, default=20)
     parser.add_argument("--floor-runs", type=int, default=5)
     parser.add_argument("--storm-alerts", type=int, default=500)
