@@ -17,40 +17,45 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import connection_problems, kata_connection_spec
 
 # Option -> (environment variable, type), as the modules' connection options (doc fragment kaspersky.edr.kata).
-OPTIONS = {
-    "kata_host": ("KATA_HOST", str), "kata_port": ("KATA_PORT", int),
-    "external_system_id": ("KATA_EXTERNAL_SYSTEM_ID", str), "client_cert": ("KATA_CLIENT_CERT", str),
-    "client_key": ("KATA_CLIENT_KEY", str), "client_key_passphrase": ("KATA_CLIENT_KEY_PASSPHRASE", str),
-    "validate_certs": ("KATA_VALIDATE_CERTS", boolean), "ca_path": ("KATA_CA_PATH", str),
-    "request_timeout": (None, float), "retries": (None, int), "page_size": (None, int),
-}
-DEFAULTS = {"kata_port": 443, "validate_certs": True, "request_timeout": 30.0, "retries": 3}
+# The option types of the modules' connection spec, converted the way AnsibleModule converts them.
+CONVERT = {"str": str, "path": os.path.expanduser, "int": int, "float": float, "bool": boolean}
+
+
+def _given(name, option, args, environ):
+    """The option's value: the task's, else its environment fallback, else its default (as AnsibleModule)."""
+    value = args.get(name)
+    fallback = option.get("fallback")
+    if value in (None, "") and fallback:
+        value = next((environ[variable] for variable in fallback[1] if environ.get(variable) not in (None, "")), None)
+    return option.get("default") if value in (None, "") else value
 
 
 def connection(args, environ):
-    """KataClient keyword arguments from the task's options, else the KATA_* environment variables."""
-    unknown = sorted(set(args) - set(OPTIONS))
+    """KataClient keyword arguments from the task's options, else the KATA_* environment variables: the options,
+    fallbacks, defaults and range checks of the modules' connection spec (module_glue), read on the controller."""
+    spec = kata_connection_spec()
+    unknown = sorted(set(args) - set(spec))
     if unknown:
         raise ConfigurationError("kata_sensor_list does not take %s" % ", ".join(unknown))
     options = {}
-    for name, (variable, kind) in OPTIONS.items():
-        value = args.get(name)
-        if value in (None, "") and variable:
-            value = environ.get(variable)
-        if value in (None, ""):
-            value = DEFAULTS.get(name)
-        if value is not None:
-            try:
-                options[name] = kind(value)
-            except (TypeError, ValueError):
-                raise ConfigurationError("%s must be a %s, got %r" % (name, getattr(kind, "__name__", kind), value))
+    for name, option in spec.items():
+        value = _given(name, option, args, environ)
+        if value is None:
+            continue
+        kind = option.get("type", "str")
+        try:
+            options[name] = CONVERT[kind](value)
+        except (TypeError, ValueError):
+            raise ConfigurationError("%s must be a %s, got %r" % (name, kind, value))
+    problem = connection_problems(options, "kata_port")
+    if problem:
+        raise ConfigurationError(problem)
     for name in ("client_cert", "client_key", "ca_path"):
-        if name in options:
-            options[name] = os.path.expanduser(options[name])
-            if not os.path.exists(options[name]):
-                raise ConfigurationError("%s %s does not exist" % (name, options[name]))
+        if name in options and not os.path.exists(options[name]):
+            raise ConfigurationError("%s %s does not exist" % (name, options[name]))
     return options
 
 
