@@ -64,6 +64,12 @@ unit: venv
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e
 
+# ansible-test units --venv on a copy under <tmp>/ansible_collections/kaspersky/edr: tests/unit only, in
+# ansible-test's own venv (tests/unit/requirements.txt) and pytest configuration (tests/tools/units.sh).
+.PHONY: units
+units: venv
+	PYTHON=$(BIN)/python tests/tools/units.sh
+
 sanity: sanity-toolchain sanity-second
 
 sanity-toolchain: venv

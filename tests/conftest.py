@@ -6,49 +6,60 @@
 The fake servers run in this process (in threads) so tests can seed their state and
 read their request logs directly; ``ansible-playbook`` runs as a real subprocess and
 talks to them over HTTPS with mutual TLS.
+
+Shared test code is imported by its collection name (``ansible_collections.kaspersky.edr.tests...``):
+under ``ansible-test units`` that is the only name it has, and under plain pytest
+``tests/collection_path.py`` (loaded by pytest.ini) makes it importable before this file is.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import pytest
 import yaml
 
-from tests.client_factory import client_factory
-from tests.fakes import pki
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
+from ansible_collections.kaspersky.edr.tests.client_factory import client_factory
+from ansible_collections.kaspersky.edr.tests.fakes import pki
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
 
-pytest_plugins = ["tests.ksc_fixtures", "tests.fault_report"]
+pytest_plugins = ["ansible_collections.kaspersky.edr.tests.ksc_fixtures",
+                  "ansible_collections.kaspersky.edr.tests.fault_report"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E_DIR = os.path.join(REPO_ROOT, "tests", "e2e")
 
-
-def _make_collections_root():
-    """A collections path holding ansible_collections/kaspersky/edr -> this checkout.
-
-    Outside the repository, so no tool walking the tree meets a symlink loop. Put on
-    sys.path too, so unit tests import module_utils by their collection names.
-    """
-    root = tempfile.mkdtemp(prefix="kaspersky-edr-collections-")
-    atexit.register(shutil.rmtree, root, True)
-    namespace = os.path.join(root, "ansible_collections", "kaspersky")
-    os.makedirs(namespace)
-    os.symlink(REPO_ROOT, os.path.join(namespace, "edr"))
-    sys.path.insert(0, root)
-    return root
+# Markers here, not only in pytest.ini: ansible-test units runs pytest with its own configuration
+# and --strict-markers.
+MARKERS = (
+    "slow: runs several playbooks",
+    "toolchain: needs the test toolchain of make test (molecule, ansible-lint, ansible-rulebook, galaxy-importer, "
+    "ansible-builder, docs build), installed on ansible-core 2.21; "
+    "make test-matrix leaves these out on the other cores",
+)
 
 
-COLLECTIONS_ROOT = _make_collections_root()
+def pytest_configure(config):
+    registered = config.getini("markers")
+    for marker in MARKERS:
+        if marker not in registered:
+            config.addinivalue_line("markers", marker)
+
+
+def _collections_root():
+    """The directory holding the ``ansible_collections`` this run imports the collection from."""
+    import ansible_collections.kaspersky.edr.tests as package  # pylint: disable=import-outside-toplevel
+
+    path = os.path.dirname(os.path.abspath(package.__file__))  # <root>/ansible_collections/kaspersky/edr/tests
+    for _level in range(4):
+        path = os.path.dirname(path)
+    return path
+
 
 # KEDR_FAKE_PAGE_SIZE=2 runs every test against a fake Central Node that pages GET sensors by 2 (the default
 # fake has 3 sensors), so every listing path must follow continuation_token. Unset: one page, as before.
@@ -62,7 +73,8 @@ def pki_paths(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def collections_root():
-    return COLLECTIONS_ROOT
+    """ANSIBLE_COLLECTIONS_PATH for the ansible-playbook runs: where this run imports the collection from."""
+    return _collections_root()
 
 
 @pytest.fixture(scope="session")

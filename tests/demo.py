@@ -22,9 +22,9 @@ import sys
 import tempfile
 import urllib.parse
 
-from tests.fakes import pki
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
-from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
+from .fakes import pki
+from .fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
+from .fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_DIR = os.path.join(REPO_ROOT, ".demo")

@@ -14,8 +14,8 @@ __metaclass__ = type
 
 import pytest
 
-from tests.client_factory import client_factory
-from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
+from ansible_collections.kaspersky.edr.tests.client_factory import client_factory
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import sys
 
 import yaml
 
-from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
+from ansible_collections.kaspersky.edr.tests.fakes.pki import CLIENT_KEY_PASSPHRASE
 
 BIN = os.path.dirname(sys.executable)
 PLUGIN = "kaspersky.edr.kata_sensors"

@@ -30,8 +30,9 @@ import time
 import pytest
 
 from tests.e2e.kata_syslog import HOST, client_tls_context, free_port, send_tcp, send_udp, wait_for_tcp
-from tests.kata_alerts_samples import (MD5, REPO_ROOT, SHA256, SOURCE_DIR, activity_message, alert_message,
-                                       heartbeat_message, kata_alerts, octet_frame, rfc3164)
+from ansible_collections.kaspersky.edr.tests.kata_alerts_samples import (
+    MD5, REPO_ROOT, SHA256, SOURCE_DIR, activity_message, alert_message, heartbeat_message, kata_alerts, octet_frame,
+    rfc3164)
 
 ka = kata_alerts
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
+from ansible_collections.kaspersky.edr.tests.fakes.pki import CLIENT_KEY_PASSPHRASE
 
 MODULE = "kaspersky.edr.kata_sensor_info"
 

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULE = "kaspersky.edr.ksc_edr_response"

@@ -31,8 +31,8 @@ import os
 import pytest
 
 from ansible.release import __version__ as CORE_VERSION
-from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
-from tests.fakes.ksc_server import DEFAULT_PASSWORD
+from ansible_collections.kaspersky.edr.tests.fakes.pki import CLIENT_KEY_PASSPHRASE
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD
 
 WRONG_PASSPHRASE = "Wr0ng-Key-Passphrase-%d" % os.getpid()
 WRONG_PASSWORD = "Wr0ng-Ksc-Passw0rd-%d" % os.getpid()

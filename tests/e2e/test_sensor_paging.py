@@ -23,7 +23,7 @@ import sys
 import pytest
 import yaml
 
-from tests.inprocess import run_module
+from ansible_collections.kaspersky.edr.tests.inprocess import run_module
 
 SENSORS = 250
 PAGE = 100

@@ -27,8 +27,8 @@ import sys
 import time
 import uuid
 
-from tests.fakes import pki
-from tests.fakes.https_server import FakeHttpsServer, Response, json_error
+from . import pki
+from .https_server import FakeHttpsServer, Response, json_error
 
 BASE_PREFIX = "/kata/response_api/v1/"
 DEFAULT_EXTERNAL_SYSTEM_ID = "4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d"

@@ -39,8 +39,8 @@ import sys
 import time
 import uuid
 
-from tests.fakes import pki
-from tests.fakes.https_server import FakeHttpsServer, Response, json_error
+from . import pki
+from .https_server import FakeHttpsServer, Response, json_error
 
 API_PREFIX = "/api/v1.0/"
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -19,7 +19,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_set
 from ansible_collections.kaspersky.edr.plugins.modules import kata_prevention as module_under_test
 # tests/inprocess.py needs ansible.module_utils.testing (ansible-core 2.19+): without it this import fails the
 # suite, as it should (every tested ansible-core has it or is handled there).
-from tests import inprocess
+from ansible_collections.kaspersky.edr.tests import inprocess
 
 MD5_A = "44d88612fea8a8f36de82e1278abb02f"
 MD5_B = "0123456789abcdef0123456789abcdef"

@@ -27,7 +27,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import (
     param_params,
     unwrap_value,
 )
-from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, make_host
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, make_host
 
 
 # ---- pure helpers ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     read_sensors,
     read_settings,
 )
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
 
 ISOLATION = {"autoTurnoffTimeoutInSec": 7200, "excludedRules": [{"direction": "both", "protocol": 6}]}
 

@@ -9,22 +9,17 @@ __metaclass__ = type
 
 import base64
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import requests
 
-from tests.fakes.ksc_server import (
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import (
     DEFAULT_PASSWORD,
     DEFAULT_USER,
     HOST_ATTRIBUTES,
     FilterError,
     parse_filter,
 )
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def b64(text):
@@ -212,27 +207,3 @@ def test_filter_syntax(text, expected):
 def test_filter_syntax_errors(text):
     with pytest.raises(FilterError):
         parse_filter(text, HOST_ATTRIBUTES)
-
-
-def test_runs_from_the_command_line(tmp_path):
-    info_file = tmp_path / "info.json"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.ksc_server", "--pki-dir", str(tmp_path / "pki"),
-                             "--info-file", str(info_file)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        while True:
-            line = proc.stdout.readline()
-            assert line, "the fake exited early"
-            lines.append(line)
-            if line.startswith("}"):
-                break
-        info = json.loads("".join(lines))
-        assert json.loads(info_file.read_text()) == info
-        response = requests.post("https://127.0.0.1:%d/api/v1.0/login" % info["ksc_port"], data="{}",
-                                 headers={"Authorization": auth(info["ksc_username"], info["ksc_password"])},
-                                 verify=info["ca_path"], timeout=10)
-        assert response.status_code == 200
-        assert "WS-001" in [host["KLHST_WKS_DN"] for host in info["hosts"]]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

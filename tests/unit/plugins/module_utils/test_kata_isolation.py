@@ -7,35 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
-import sys
-import tempfile
-
 import pytest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _collection_on_path():
-    """Make ansible_collections.kaspersky.edr importable (this checkout, via a symlink)."""
-    try:
-        import ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation  # noqa: F401 pylint: disable=unused-import
-        return
-    except ImportError:
-        pass
-    root = tempfile.mkdtemp(prefix="kaspersky-edr-unit-")
-    os.makedirs(os.path.join(root, "ansible_collections", "kaspersky"))
-    os.symlink(REPO_ROOT, os.path.join(root, "ansible_collections", "kaspersky", "edr"))
-    sys.path.insert(0, root)
-    for name in list(sys.modules):
-        if name == "ansible_collections" or name.startswith("ansible_collections."):
-            del sys.modules[name]
-
-
-_collection_on_path()
-
-from ansible_collections.kaspersky.edr.plugins.module_utils import kata_isolation as ki  # noqa: E402
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings  # noqa: E402
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_isolation as ki
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings
 
 
 def params(**kwargs):

@@ -17,8 +17,9 @@ import socket
 import pytest
 import yaml
 
-from tests.kata_alerts_samples import (COMPOSITE_MD5, MD5, PRODUCT, SHA256, activity_message, alert_message, cef,
-                                       heartbeat_message, kata_alerts, octet_frame, rfc3164, rfc5424)
+from ansible_collections.kaspersky.edr.tests.kata_alerts_samples import (
+    COMPOSITE_MD5, MD5, PRODUCT, SHA256, activity_message, alert_message, cef, heartbeat_message, kata_alerts, octet_frame,
+    rfc3164, rfc5424)
 
 ka = kata_alerts
 

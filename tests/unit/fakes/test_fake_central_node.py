@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fake Central Node itself: mutual TLS, the documented errors, and its command line.
+"""The fake Central Node itself: mutual TLS and the documented errors.
+
+Its command line is tested in tests/e2e/test_fake_servers_cli.py (a subprocess).
 
 Talks to it with plain ``requests``/``ssl``, not with the collection's client, so a bug in the
 client cannot hide a bug in the fake the client is tested against.
@@ -11,18 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
 import socket
 import ssl
-import subprocess
-import sys
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
-from tests.fakes.central_node import BASE_PREFIX, DEFAULT_EXTERNAL_SYSTEM_ID
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import BASE_PREFIX, DEFAULT_EXTERNAL_SYSTEM_ID
 
 MD5 = "44d88612fea8a8f36de82e1278abb02f"
 SHA = "2e9f874236a42d08c4133bbc895a0d3ffd93ab6f2e3b50f2eae57e5a2135c728"
@@ -124,22 +121,3 @@ def test_conflicts_name_the_hosts_and_only_the_first_file(api, central_node):
     answer = api("POST", "settings", params=settings(central_node.sensors[2]["sensorId"]),
                  json={"settings": {"objects": [{"file": {"sha256": SHA}}]}})
     assert answer.status_code == 400 and answer.json()["message"].endswith("is applied to: all hosts")
-
-
-def test_the_command_line_prints_the_url_and_certificate_paths(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.central_node", "--pki-dir", str(tmp_path),
-                             "--sensors", "2"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        while not lines or lines[-1].rstrip() != "}":
-            line = proc.stdout.readline()
-            assert line, "the fake exited early"
-            lines.append(line)
-        info = json.loads("".join(lines))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    assert info["url"].startswith("https://127.0.0.1:") and info["external_system_id"]
-    for key in ("ca_path", "client_cert", "client_key"):
-        assert os.path.isfile(info[key]), key
-    assert len(info["sensors"]) == 2

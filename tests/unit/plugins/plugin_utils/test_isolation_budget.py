@@ -7,8 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import multiprocessing
 
 import pytest
 
@@ -59,18 +57,3 @@ def test_a_broken_state_file_stops_isolation_with_its_path(tmp_path):
     path.write_text("{not json")
     with pytest.raises(budget.StateError, match=str(path)):
         budget.reserve(str(path), hosts(1), 5, "run-1")
-
-
-def _reserve_one(args):
-    path, number = args
-    return ids(budget.reserve(path, hosts(number), 5, "run-%d" % number)["granted"])
-
-
-def test_concurrent_runs_never_exceed_the_budget(tmp_path):
-    path = str(tmp_path / "state.json")
-    with multiprocessing.Pool(4) as pool:
-        granted = [host for result in pool.map(_reserve_one, [(path, number) for number in range(20)])
-                   for host in result]
-    assert len(granted) == 5
-    with open(path) as handle:
-        assert len(json.load(handle)["reservations"]) == 5

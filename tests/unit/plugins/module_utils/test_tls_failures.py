@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import A
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import resolver
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 from ansible_collections.kaspersky.edr.plugins.modules import kata_run_process as mod
-from tests.inprocess import patch_module_args  # any ansible-core (ansible.module_utils.testing is 2.19+)
+# any ansible-core (ansible.module_utils.testing is 2.19+)
+from ansible_collections.kaspersky.edr.tests.inprocess import patch_module_args
 
 TASK_ID = "3f2a5c1e-8d4b-4e6f-9a7b-0c1d2e3f4a5b"
 SENSOR = "e6aa2842-0000-0000-0000-000000000001"

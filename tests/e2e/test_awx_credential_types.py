@@ -24,8 +24,8 @@ import yaml
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER
-from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER
+from ansible_collections.kaspersky.edr.tests.fakes.pki import CLIENT_KEY_PASSPHRASE
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AWX_DIR = os.path.join(REPO_ROOT, "docs", "awx")

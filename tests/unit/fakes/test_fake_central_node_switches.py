@@ -11,17 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
-from tests.fakes.central_node import LINUX_OS
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import LINUX_OS
 
 ISOLATION = {"autoTurnoffTimeoutInSec": 7200, "excludedRules": []}
 
@@ -164,43 +158,6 @@ def test_switches_through_the_control_api(central_node, pki_paths):
     session.close()
     assert (state["page_size"], state["refuse_all_get"]) == (2, 404)
     assert (central_node.page_size, central_node.refuse_all_get) == (2, 404)
-
-
-def test_command_line_switches(tmp_path):
-    info_file = tmp_path / "info.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.central_node", "--pki-dir", str(tmp_path / "pki"), "--sensors", "5",
-         "--page-size", "2", "--refuse-all-get", "405", "--linux", "2", "--os-key", "osName",
-         "--isolation-delete", "state-disabled", "--info-file", str(info_file)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 30
-        info = None
-        while info is None and time.time() < deadline:
-            if info_file.exists():
-                try:
-                    info = json.loads(info_file.read_text())
-                except ValueError:
-                    pass
-            time.sleep(0.1)
-        assert info is not None, proc.stderr.read() if proc.poll() is not None else "no info file"
-        assert [sensor.get("osName") for sensor in info["sensors"]][-2:] == [LINUX_OS, LINUX_OS]
-        session = requests.Session()
-        session.cert = (info["client_cert"], info["client_key"])
-        base = "%s/kata/response_api/v1/%s/" % (info["url"], info["external_system_id"])
-        first = session.get(base + "sensors", verify=info["ca_path"], timeout=10).json()
-        assert len(first["sensors"]) == 2 and first["continuation_token"]
-        refused = session.get(base + "settings", params={"sensor_id": "all", "settings_type": "prevention"},
-                              verify=info["ca_path"], timeout=10)
-        assert refused.status_code == 405
-        state = session.get(info["url"] + "/_fake/state", verify=info["ca_path"], timeout=10).json()
-        assert state["isolation_delete_marker"] == {"state": "disabled"}
-        session.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if os.path.exists(str(info_file)):
-            os.remove(str(info_file))
 
 
 def test_page_before_filter_gives_a_filtered_lookup_empty_pages_first(api, central_node):

@@ -17,9 +17,9 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     HttpClient,
     parse_retry_after,
 )
-from tests.client_factory import client_factory
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
-from tests.fakes.pki import CLIENT_KEY_PASSPHRASE
+from ansible_collections.kaspersky.edr.tests.client_factory import client_factory
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
+from ansible_collections.kaspersky.edr.tests.fakes.pki import CLIENT_KEY_PASSPHRASE
 
 SENSORS = "sensors"
 

@@ -15,7 +15,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.kata_alerts_samples import PRODUCT, VENDOR, alert_message, kata_alerts, octet_frame
+from ansible_collections.kaspersky.edr.tests.kata_alerts_samples import (
+    PRODUCT, VENDOR, alert_message, kata_alerts, octet_frame)
 
 ka = kata_alerts
 

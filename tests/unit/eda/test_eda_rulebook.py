@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import re
 import warnings
@@ -23,7 +22,7 @@ import pytest
 import yaml
 from jinja2 import Environment, nodes
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 RULEBOOKS = os.path.join(REPO_ROOT, "extensions", "eda", "rulebooks")
 JOB_TEMPLATES = os.path.join(REPO_ROOT, "docs", "awx", "job_templates")
 # Task and play keywords whose value is a bare Jinja2 expression (no {{ }}).
@@ -50,16 +49,6 @@ KATA_ALERTS_RULEBOOK = "kata_alert_response.yml"
 def test_there_is_a_rulebook():
     assert "kata_response.yml" in rulebook_files()
     assert KATA_ALERTS_RULEBOOK in rulebook_files()
-
-
-@pytest.mark.toolchain
-@pytest.mark.parametrize("name", rulebook_files())
-def test_rulebook_matches_the_schema(name):
-    import ansiblelint  # pylint: disable=import-outside-toplevel
-    import jsonschema  # pylint: disable=import-outside-toplevel
-    with open(os.path.join(os.path.dirname(ansiblelint.__file__), "schemas", "rulebook.json")) as handle:
-        schema = json.load(handle)
-    jsonschema.validate(load(os.path.join(RULEBOOKS, name)), schema)
 
 
 @pytest.mark.parametrize("name", rulebook_files())

@@ -19,7 +19,7 @@ import re
 import pytest
 import yaml
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOKS = os.path.join(REPO_ROOT, "playbooks")
 INTERPRETER = "{{ ansible_playbook_python }}"
 
