@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incident_body import (
     TASKS,
     ParamsError,
     build_body,
