@@ -13,14 +13,17 @@ The run, with the request costs:
    and for a host.
 2. :func:`resolve_policy`: one ``GET sensors`` when any key or group member is a host name (none
    when every key is ``all`` or a sensor ID); an unknown or ambiguous host fails the run here.
-3. First pass: one ``GET settings`` per target, in parallel, planned by
-   ``PreventionResource`` (exclusive). A converged run ends here.
+3. First pass (``target_runner.plan_all``, also the whole of check mode): one ``GET settings``
+   per target, in parallel, planned by ``PreventionResource`` (exclusive). A converged run ends here.
 4. :func:`order_writes`: a hash moving between ``all`` and a host must never be on both sides,
    so hosts that give a hash up to ``all`` are written before ``all``, and hosts that take a
    hash from ``all`` after it. A host that does both in one run (a swap) first has the leaving
    hashes removed, then gets its final list after ``all``.
-5. The writes, wave by wave, each verified by a read-back when ``verify_write`` is on. The
-   lists read in step 3 are reused: a changing target costs one ``GET`` and one write.
+5. The writes (``target_runner.apply_steps``), wave by wave, each verified by a read-back when
+   ``verify_write`` is on. The plans of step 3 are the ones written: a changing target costs one
+   ``GET`` and one write (a swapping host's list is read again after its removal step).
+
+Input errors and targets that do not resolve raise :class:`PolicyError`; the module fails with it.
 
 When ``all`` adds hashes, the hosts not in the policy are read once (``GET settings`` each) to
 check that none of them blocks such a hash, which the Central Node would refuse; when hosts add
