@@ -403,7 +403,7 @@ def same_isolation(current, desired):
             and exclusion_set(current) == exclusion_set(desired))
 
 
-# ---- plan ------------------------------------------------------------
+# ---- plan -----------------------------------------------------------------------------------
 class IsolationPlan:
     """The rule a host has (``before``) and the one it ends with; ``after_api`` is None for a DELETE."""
 
