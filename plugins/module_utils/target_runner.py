@@ -296,7 +296,8 @@ def run_single(module, resource, resolve, base=None):
     ``resolve()`` returns the :class:`Target` (it may send a request); ``base`` is the result reported
     when even that fails.
     """
-    result = dict(base or {}, changed=False)
+    result = dict(base or {})
+    result["changed"] = False
     try:
         target = resolve()
         apply_target(resource, target, module.check_mode, result=result)
