@@ -391,3 +391,10 @@ class KataClient(Closing):
 
     def task_url(self, task_id):
         return self.base_url + self.task_path(task_id)
+
+    def task_shape_error(self, task_id, view, problem):
+        """The ApiError of a ``GET tasks/<id>?settings=true`` answer that shows no task (``problem`` says how;
+        ``kata_tasks`` knows what a task view shows)."""
+        display = self.http.display_path(self.task_path(task_id), {"settings": "true"})
+        return ApiError("GET %s: HTTP 200 but %s: %.200r" % (display, problem, view), status=200, method="GET",
+                        path=display, api_message="unexpected answer shape", body=view)

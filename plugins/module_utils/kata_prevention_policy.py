@@ -13,14 +13,17 @@ The run, with the request costs:
    and for a host.
 2. :func:`resolve_policy`: one ``GET sensors`` when any key or group member is a host name (none
    when every key is ``all`` or a sensor ID); an unknown or ambiguous host fails the run here.
-3. First pass: one ``GET settings`` per target, in parallel, planned by
-   ``PreventionResource`` (exclusive). A converged run ends here.
+3. First pass (``target_runner.plan_all``, also the whole of check mode): one ``GET settings``
+   per target, in parallel, planned by ``PreventionResource`` (exclusive). A converged run ends here.
 4. :func:`order_writes`: a hash moving between ``all`` and a host must never be on both sides,
    so hosts that give a hash up to ``all`` are written before ``all``, and hosts that take a
    hash from ``all`` after it. A host that does both in one run (a swap) first has the leaving
    hashes removed, then gets its final list after ``all``.
-5. The writes, wave by wave, each verified by a read-back when ``verify_write`` is on. The
-   lists read in step 3 are reused: a changing target costs one ``GET`` and one write.
+5. The writes (``target_runner.apply_steps``), wave by wave, each verified by a read-back when
+   ``verify_write`` is on. The plans of step 3 are the ones written: a changing target costs one
+   ``GET`` and one write (a swapping host's list is read again after its removal step).
+
+Input errors and targets that do not resolve raise :class:`PolicyError`; the module fails with it.
 
 When ``all`` adds hashes, the hosts not in the policy are read once (``GET settings`` each) to
 check that none of them blocks such a hash, which the Central Node would refuse; when hosts add
@@ -32,25 +35,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import threading
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, sensor_key
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import PreventionResource
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_model import (
     HashError,
-    PreventionResource,
     conflict_message,
     find_conflicts,
     normalize_hashes,
     unknown_conflicts_warning,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import ALL_HOSTS_LABEL, label_of, non_windows_os
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import (
     Target,
-    apply_all,
+    apply_steps,
     fail_fleet,
     listed_outcomes,
+    plan_all,
     summarize,
     target_outcome,
 )
@@ -60,7 +61,6 @@ ALL_KEY = "all"
 SENSOR_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Keys Ansible's ``groups`` always has that are not groups a policy means.
 IMPLICIT_GROUPS = ("all",)
-_UNREAD = object()
 
 
 class PolicyError(ValueError):
@@ -182,42 +182,19 @@ def resolve_policy(parsed, groups, sensors):
     return targets
 
 
-# ---- 3./5. the resource: per-target desired lists, reads reused -------------------------------
+# ---- 3./5. the resource: per-target desired lists ---------------------------------------------
 class PolicyResource(PreventionResource):
-    """``PreventionResource`` in exclusive mode with each target's own list.
-
-    The list read in the first pass is kept and used once more by the write pass, so a changing
-    target costs one ``GET``; conflicts are checked for the whole policy by :func:`order_writes`.
-    """
+    """``PreventionResource`` in exclusive mode with each target's own list; conflicts are checked for the
+    whole policy by :func:`order_writes`."""
 
     def __init__(self, client, verify_write=True, diff=False, state="present", exclusive=True, desired=None):
         super(PolicyResource, self).__init__(client, None, state=state, exclusive=exclusive, conflict_check="skip",
                                              verify_write=verify_write, diff=diff)
         self.desired_by_id = desired or {}
-        self._read = {}
-        self._read_lock = threading.Lock()
 
     def desired_of(self, target):
         found = self.desired_by_id.get(sensor_key(target.sensor_id))
         return target.hashes if found is None else found
-
-    def read(self, target, result):
-        with self._read_lock:
-            kept = self._read.pop(sensor_key(target.sensor_id), _UNREAD)
-        if kept is not _UNREAD:
-            return None if kept is None else list(kept)  # None: the all-hosts list could not be read
-        objects = super(PolicyResource, self).read(target, result)
-        with self._read_lock:
-            self._read[sensor_key(target.sensor_id)] = objects
-        return objects
-
-    def adopt(self, target, other):
-        """Use the list ``other`` read for ``target`` (once) instead of reading it again."""
-        with other._read_lock:
-            kept = other._read.pop(sensor_key(target.sensor_id), _UNREAD)
-        if kept is not _UNREAD:
-            self._read[sensor_key(target.sensor_id)] = kept
-        self.all_hosts_error = self.all_hosts_error or other.all_hosts_error
 
 
 # ---- 4. conflicts and the order of the writes ------------------------------------------------
@@ -304,7 +281,10 @@ def target_entry(target, outcome):
 
 
 class PolicyRun:
-    """One run of a policy: the first pass (read and plan), the conflict checks, the ordered writes."""
+    """One run of a policy: the first pass (read and plan), the conflict checks, the ordered writes.
+
+    The plans of the first pass are the ones written: a changing target costs one ``GET``.
+    """
 
     def __init__(self, client, targets, sensors, parallelism, verify_write=True, diff=False):
         self.client = client
@@ -313,6 +293,7 @@ class PolicyRun:
         self.parallelism = parallelism
         self.resource = PolicyResource(client, verify_write=verify_write, diff=diff)
         self.outcomes = {}
+        self.planned = {}  # target -> (plan, result) of the first pass
         self.warnings = []
         self.conflicts_unknown = False
 
@@ -327,7 +308,9 @@ class PolicyRun:
         return self.outcomes[target]["failed"]
 
     def read_and_plan(self):
-        self._store(apply_all(self.resource, self.targets, True, self.parallelism))
+        done, plans = plan_all(self.resource, self.targets, self.parallelism)
+        self._store(done)
+        self.planned = dict((target, (plans[target], result)) for target, result, error in done if error is None)
 
     def check_conflicts(self):
         """The write order; targets whose change the Central Node would refuse are failed here."""
@@ -352,25 +335,37 @@ class PolicyRun:
             self.outcomes[target].update(failed=True, changed=False, msg=message)
         return order
 
+    def _planned_step(self, target):
+        """The step that writes the first pass's plan of ``target`` (its list is not read again)."""
+        plan, result = self.planned[target]
+        return self.resource, target, plan, result
+
     def write(self, order):
         """Each wave is written and verified before the next: removals before the additions they allow."""
         swaps = order.removals
-        removal_step = PolicyResource(self.client, verify_write=self.resource.verify_write, diff=self.resource.diff,
-                                      state="absent", exclusive=False, desired=dict(
-                                          (sensor_key(target.sensor_id), hashes) for target, hashes in swaps.items()))
-        for target in swaps:
-            removal_step.adopt(target, self.resource)
+        removal = PolicyResource(self.client, verify_write=self.resource.verify_write, diff=self.resource.diff,
+                                 state="absent", exclusive=False, desired=dict(
+                                     (sensor_key(target.sensor_id), hashes) for target, hashes in swaps.items()))
+        steps = []
+        for target in order.first:
+            if target in swaps:
+                # The hashes leaving for ``all`` are removed first, from the list the first pass read.
+                result = removal.first_result(target)
+                steps.append((removal, target, removal.plan(target, self.planned[target][0].before, result), result))
+            else:
+                steps.append(self._planned_step(target))
         first_steps = {}
-        for target, result, error in apply_all(lambda target: removal_step if target in swaps else self.resource,
-                                               order.first, False, self.parallelism):
+        for target, result, error in apply_steps(steps, self.parallelism):
             if target in swaps and error is None:
                 first_steps[target] = result  # finished by the write after the all-hosts list
             else:
                 self._store([(target, result, error)])
         if order.all_hosts is not None:
-            self._store(apply_all(self.resource, [order.all_hosts], False, 1))
-        last = [target for target in order.last if target not in swaps or target in first_steps]
-        self._store(apply_all(self.resource, last, False, self.parallelism), merge=first_steps)
+            self._store(apply_steps([self._planned_step(order.all_hosts)], 1))
+        # A swapping host's list is read again: the removal step changed it.
+        last = [(self.resource, target, None, {}) if target in swaps else self._planned_step(target)
+                for target in order.last if target not in swaps or target in first_steps]
+        self._store(apply_steps(last, self.parallelism), merge=first_steps)
 
     def result(self, module, ignore_errors, results=None):
         outcomes = [self.outcomes[target] for target in self.targets]
@@ -391,18 +386,17 @@ class PolicyRun:
 
 
 def run_policy(module, client, parsed, groups):
-    """The module result of enforcing (or, in check mode, checking) a parsed policy."""
+    """The module result of enforcing (or, in check mode, checking) a parsed policy.
+
+    PolicyError for a target that does not resolve and ApiError for a failed read before the writes: nothing was
+    written then, and the module fails with it. Targets that fail later are listed in the result (``fail_fleet``).
+    """
     params = module.params
-    try:
-        sensors = client.list_sensors() if needs_listing(parsed, groups) else None
-        targets = resolve_policy(parsed, groups, sensors)
-        run = PolicyRun(client, targets, sensors, params["parallelism"], params["verify_write"], module._diff)
-        run.read_and_plan()
-        order = run.check_conflicts()
-    except PolicyError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except ApiError as exc:
-        fail_from(module, exc, changed=False)
+    sensors = client.list_sensors() if needs_listing(parsed, groups) else None
+    targets = resolve_policy(parsed, groups, sensors)
+    run = PolicyRun(client, targets, sensors, params["parallelism"], params["verify_write"], module._diff)
+    run.read_and_plan()
+    order = run.check_conflicts()
     if not module.check_mode:
         run.write(order)
     return run.result(module, params["ignore_sensor_errors"], params["results"])

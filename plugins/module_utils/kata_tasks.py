@@ -22,7 +22,7 @@ import uuid
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector, same_sensor_id, unwrap
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import SENSOR_OPTIONS
-from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import BaseResource, Target, TargetFailed
+from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import Target, TargetFailed
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PENDING_STATES = frozenset(("pending", "new", "created", "queued", "waiting", "scheduled", "inprogress",
@@ -205,7 +205,7 @@ def diff_view(task_id, view, sensor_id=None):
     return out
 
 
-class TaskResource(BaseResource):
+class TaskResource:
     """One run_process task (``target_runner`` protocol): find, create or delete it, and wait for it."""
 
     def __init__(self, client, params, generated_task_id=None):
@@ -234,10 +234,8 @@ class TaskResource(BaseResource):
         if any(_lookup(settings, path) not in (_MISSING, None) for _option, path, _default in COMPARED) or \
                 any(view.get(key) not in (None, "") for key in TASK_ID_KEYS):
             return view
-        path = self.client.task_path(task_id)
-        raise ApiError("GET %s?settings=true: HTTP 200 but the answer shows no task ID, status or settings "
-                       "(unexpected shape; nothing was changed): %.200r" % (path, view), status=200, method="GET",
-                       path=path + "?settings=true", api_message="unexpected answer shape", body=view)
+        raise self.client.task_shape_error(task_id, view, "the answer shows no task ID, status or settings "
+                                                          "(unexpected shape; nothing was changed)")
 
     def describe(self, result, view, **extra):
         """The documented return values of the task in ``view`` (None: there is none)."""
@@ -251,44 +249,45 @@ class TaskResource(BaseResource):
         return dict(sensor_id=sensor_id, settings=self.wanted) if self.present else {}
 
     # ---- the target_runner protocol ----------------------------------------------------------
-    def new_result(self, target):
-        result = dict(changed=False, task_id=self.task_id, warnings=[])
+    def read(self, target, result):
+        result.update(changed=False, task_id=self.task_id, warnings=[])
         if self.present:
             result["sensor_id"] = target.sensor_id
-        return result
-
-    def read(self, target, result):
         if self.present and self.params["task_id"] is None:
             return None
         return self.get_task(self.task_id)
 
     def plan(self, target, view, result):
+        """The plan and its return values; with ``wait``, an existing task is waited for here (reads only)."""
         if not self.present:
-            return TaskPlan(view is not None, view)
-        if view is None:
-            return TaskPlan(True, None)
-        differences, unknown = compare_settings(view, self.wanted, target.sensor_id)
-        if differences:
-            raise TargetFailed(describe_differences(self.task_id, differences), self.describe(
-                dict(changed=False, differences=[dict(option=o, task=h, requested=w) for o, h, w in differences]),
-                view, **self.extra(target.sensor_id)))
-        if unknown:
-            result["warnings"].append("The Central Node's view of task %s does not show %s; these settings could not "
-                                      "be compared and the existing task was kept." % (self.task_id, ", ".join(unknown)))
-        return TaskPlan(False, view)
-
-    def record(self, result, plan, final):
-        result["changed"] = plan.changed
-        if not self.present:
-            before = diff_view(self.task_id, plan.view) if plan.changed else {}
-            result["diff"] = dict(before=before, after={})
+            plan = TaskPlan(view is not None, view)
+            before = diff_view(self.task_id, view) if plan.changed else {}
+            result.update(changed=plan.changed, diff=dict(before=before, after={}))
             self.describe(result, None)
-            return
+            return plan
+        if view is not None:
+            differences, unknown = compare_settings(view, self.wanted, target.sensor_id)
+            if differences:
+                raise TargetFailed(describe_differences(self.task_id, differences), self.describe(
+                    dict(changed=False, differences=[dict(option=o, task=h, requested=w) for o, h, w in differences]),
+                    view, **self.extra(target.sensor_id)))
+            if unknown:
+                result["warnings"].append("The Central Node's view of task %s does not show %s; these settings could "
+                                          "not be compared and the existing task was kept."
+                                          % (self.task_id, ", ".join(unknown)))
+        plan = TaskPlan(view is None, view)
         after = {"task_id": self.task_id, "sensor_id": result["sensor_id"], "task": self.wanted}
-        result["diff"] = dict(before={} if plan.changed else after, after=after)
-        self.describe(result, None if plan.changed else plan.view, **self.extra(result["sensor_id"]))
+        result.update(changed=plan.changed, diff=dict(before={} if plan.changed else after, after=after))
+        extra = self.extra(result["sensor_id"])
+        self.describe(result, view, **extra)
+        if not plan.changed and self.params["wait"]:
+            self.describe(result, self.wait(view, extra, changed=False), **extra)
+        return plan
 
-    def write(self, target, plan, result):
+    def apply(self, target, plan, result):
+        """Create or delete the task; True after a create, which :meth:`verify` reads back."""
+        if not plan.changed:
+            return False
         if not self.present:
             try:
                 self.client.delete_task(self.task_id)
@@ -301,15 +300,9 @@ class TaskResource(BaseResource):
         self.create(target.sensor_id, result)
         return True
 
-    def needs_finish(self, plan, wrote):
-        return self.present and (wrote or self.params["wait"])
-
-    def finish(self, target, plan, result, elapsed, since_write):
+    def verify(self, target, plan, result, elapsed, since_write):
+        """The created task read back (and, with ``wait``, waited for)."""
         extra = self.extra(target.sensor_id)
-        view = plan.view
-        if not plan.changed:
-            self.describe(result, self.wait(view, extra, changed=False), **extra)
-            return result
         try:
             view = self.get_task(self.task_id)
         except ApiError as exc:
@@ -318,13 +311,12 @@ class TaskResource(BaseResource):
                                    self.describe(dict(changed=True), None, **extra), exc)
             result["warnings"].append("Task %s was created, but reading it back failed: %s" % (self.task_id, exc))
             self.describe(result, None, **dict(extra, state="unknown"))
-            return result
+            return
         if view is None:
             result["warnings"].append("Task %s was created but the Central Node does not show it yet." % self.task_id)
         else:
             view = self.wait(view, extra, changed=True)
         self.describe(result, view, **extra)
-        return result
 
     # ---- steps -------------------------------------------------------------------------------
     def create(self, sensor_id, result):

@@ -1,36 +1,34 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one target runner: read -> plan -> check mode -> write -> verify, for one target or many.
+"""The one target runner: read -> plan -> (check mode stops here) -> apply -> verify, for one target or many.
 
 Every module that changes something on a target (``kata_isolation``, ``kata_prevention``,
-``kata_prevention_policy``, ``kata_run_process``) hands a *resource* and its targets to this file.
-Single-host mode is a fleet of one: :func:`run_single` and :func:`run_fleet` both call
-:func:`apply_target`, so errors, warnings, diff and check mode have one implementation.
+``kata_prevention_policy``, ``kata_run_process``, ``ksc_edr_response``) hands a *resource* and its
+targets to this file. Single-host mode is a fleet of one: :func:`run_single` and :func:`run_fleet`
+both go through :func:`plan_target` and :func:`apply_target`, so errors, warnings, diff and check
+mode have one implementation.
 
 A resource is an object with these methods (see ``kata_isolation.IsolationResource`` for the
-smallest one):
+smallest one); each fills the target's result dict with the return values it knows:
 
-``new_result(target)``
-    the result dict of a target before anything is read.
 ``read(target, result)``
-    the target's current state (a request).
+    the target's current state (requests that only read); it first puts into ``result`` what a
+    failure of the target reports.
 ``plan(target, current, result)``
-    what to do, an object with a ``changed`` attribute; no request.
-``record(result, plan, final)``
-    fill the return values (and ``diff``) from ``plan`` and the state the target ends with.
-``check(target, plan, result)``
-    checks before a write (may read other targets, may raise :class:`TargetFailed`).
-``write(target, plan, result)``
-    the write; True when the write is to be verified, False when it settled itself.
-``repair(target, plan, result)``
-    only for a target that needs no change, never in check mode: an idempotent request that finishes
-    what an interrupted earlier run left undone (``ksc_incidents``); it does not count as a change.
-``needs_finish(plan, wrote)`` / ``finish(target, plan, result, elapsed, since_write)``
-    the verifying read-back (or wait); fleets run it in a second pass so that its wait never holds
-    up the first pass.
-``single_result(result)``
-    the single-mode result as documented for the module.
+    what to do, an object with a ``changed`` attribute, and its return values (and ``diff``); it may
+    read more (a conflict check, a wait for a task) but never writes.
+``apply(target, plan, result)``
+    never in check mode, for every target planned: carries the plan out (a plan that changes nothing
+    needs nothing, except where the resource finishes what an interrupted run left undone); True
+    when the write is to be verified.
+``verify(target, plan, result, elapsed, since_write)``, optional
+    the read-back (or wait) after a write; ``elapsed`` is the time from the read to the write,
+    ``since_write`` the time since the write. Fleets run it in a second pass so that its wait never
+    holds up the first pass; until then the runner, not the result, keeps what it needs.
+
+:func:`plan_target` and :func:`plan_all` only read and plan (check mode, and the first pass of the
+prevention policy, which applies its plans later with :func:`apply_steps`).
 
 Per-target failures are :class:`TargetFailed` (the resource explains) or ``ApiError`` (the
 client explains); a fleet collects them per target and fails at the end, listing them.
@@ -76,84 +74,70 @@ class TargetFailed(Exception):
         self.api_error = api_error
 
 
-class BaseResource:
-    """Defaults of the resource protocol: no pre-write check, no read-back, single result as is."""
+def _clock(resource):
+    return getattr(resource, "clock", time.monotonic)
 
-    clock = staticmethod(time.monotonic)
 
-    def check(self, target, plan, result):
-        pass
+def plan_target(resource, target, result):
+    """Read and plan one target, writing nothing: its plan; ``result`` holds the planned return values."""
+    return resource.plan(target, resource.read(target, result), result)
 
-    def repair(self, target, plan, result):
-        pass
 
-    def needs_finish(self, plan, wrote):
-        return False
+class _Verify:
+    """A verify left for a fleet's second pass, with what it needs (kept here, never in the result)."""
 
-    def finish(self, target, plan, result, elapsed, since_write):
+    def __init__(self, resource, target, plan, result, elapsed):
+        self.resource, self.target, self.plan, self.result, self.elapsed = resource, target, plan, result, elapsed
+        self.written = _clock(resource)()
+
+    def __call__(self):
+        self.resource.verify(self.target, self.plan, self.result, self.elapsed,
+                             _clock(self.resource)() - self.written)
+        return self.result
+
+
+def _apply(resource, target, plan, result, started, defer):
+    """Carry ``plan`` out and verify it now, or return the verify (``defer``); None when there is none left."""
+    elapsed = _clock(resource)() - started
+    if not resource.apply(target, plan, result):
+        return None
+    if defer:
+        return _Verify(resource, target, plan, result, elapsed)
+    resource.verify(target, plan, result, elapsed, 0.0)
+    return None
+
+
+def apply_target(resource, target, check_mode=False, result=None):
+    """The result dict of one target (in check mode only read and planned); TargetFailed or ApiError when it fails."""
+    result = {} if result is None else result
+    if check_mode:
+        plan_target(resource, target, result)
         return result
-
-    def single_result(self, result):
-        return result
-
-
-def apply_target(resource, target, check_mode, result=None, defer_finish=False):
-    """The result dict of one target; TargetFailed or ApiError when it fails.
-
-    With ``defer_finish`` the read-back is left in ``result["_pending"]`` for :func:`finish_target`.
-    """
-    if result is None:
-        result = resource.new_result(target)
-    else:
-        result.update(resource.new_result(target))
-    started = resource.clock()
-    current = resource.read(target, result)
-    plan = resource.plan(target, current, result)
-    resource.record(result, plan, plan)
-    if plan.changed:
-        resource.check(target, plan, result)
-        if check_mode:
-            return result
-    elif not check_mode:
-        resource.repair(target, plan, result)
-    elapsed = resource.clock() - started
-    wrote = resource.write(target, plan, result) if plan.changed else False
-    if not resource.needs_finish(plan, wrote):
-        return result
-    if not defer_finish:
-        return resource.finish(target, plan, result, elapsed, 0.0)
-    result["_pending"] = (plan, elapsed, resource.clock())
+    started = _clock(resource)()
+    _apply(resource, target, plan_target(resource, target, result), result, started, defer=False)
     return result
 
 
-def finish_target(resource, target, result):
-    pending = result.pop("_pending", None)
-    if pending is None:
-        return result
-    plan, elapsed, written = pending
-    return resource.finish(target, plan, result, elapsed, resource.clock() - written)
-
-
-def run_parallel(targets, work, parallelism):
-    """``[(target, result, error)]`` in target order; ``work(target)`` returns a result dict.
+def run_parallel(items, work, parallelism):
+    """``[(item, result, error)]`` in the order of ``items`` (targets or steps); ``work(item)`` returns a result dict.
 
     ``error`` is an ApiError or TargetFailed; anything else propagates, because it is a bug and must
     show its traceback.
     """
-    def one(target):
+    def one(item):
         try:
-            return target, work(target), None
+            return item, work(item), None
         except (ApiError, TargetFailed) as exc:
-            return target, None, exc
+            return item, None, exc
 
-    if parallelism <= 1 or len(targets) <= 1:
-        return [one(target) for target in targets]
-    # Each worker takes the next target itself: no Future, queue or wake-up per target (a thread pool's
+    if parallelism <= 1 or len(items) <= 1:
+        return [one(item) for item in items]
+    # Each worker takes the next item itself: no Future, queue or wake-up per target (a thread pool's
     # hand-offs were a fifth of a converged fleet's CPU at 10,000 targets).
-    done = [None] * len(targets)
+    done = [None] * len(items)
     bugs = []
     lock = threading.Lock()
-    indexes = iter(range(len(targets)))
+    indexes = iter(range(len(items)))
 
     def worker():
         while True:
@@ -162,13 +146,13 @@ def run_parallel(targets, work, parallelism):
             if index is None:
                 return
             try:
-                done[index] = one(targets[index])
-            except BaseException as exc:  # a bug: stop taking targets, raise it below with its traceback
+                done[index] = one(items[index])
+            except BaseException as exc:  # a bug: stop taking items, raise it below with its traceback
                 with lock:
                     bugs.append(exc)
                 return
 
-    threads = [threading.Thread(target=worker) for _index in range(min(parallelism, len(targets)))]
+    threads = [threading.Thread(target=worker) for _index in range(min(parallelism, len(items)))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -198,24 +182,49 @@ def target_outcome(target, result, error):
     return outcome
 
 
-def apply_all(resource, targets, check_mode, parallelism):
-    """``[(target, result, error)]`` of every target: a first pass, then the deferred read-backs.
+def plan_all(resource, targets, parallelism):
+    """Read and plan every target, writing nothing: ``[(target, result, error)]`` and ``{target: plan}``."""
+    plans = {}
 
-    ``resource`` is one resource for every target, or a function ``target -> resource``.
+    def work(target):
+        result = {}
+        plans[target] = plan_target(resource, target, result)
+        return result
+
+    return run_parallel(targets, work, parallelism), plans
+
+
+def apply_steps(steps, parallelism):
+    """``[(target, result, error)]`` of ``steps``, ``[(resource, target, plan, result)]``, carried out in parallel.
+
+    ``plan`` is one that :func:`plan_all` made (with its ``result``), or None to read and plan the target
+    now. The verifies run in a second pass.
     """
-    resource_of = resource if callable(resource) else (lambda target: resource)
-    done = run_parallel(targets, lambda target: apply_target(resource_of(target), target, check_mode,
-                                                             defer_finish=True), parallelism)
+    later = {}
 
-    def second_pass(entry):
-        target, result, error = entry
-        if error is not None:
-            raise error
-        return finish_target(resource_of(target), target, result)
+    def first(step):
+        resource, target, plan, result = step
+        started = _clock(resource)()
+        if plan is None:
+            plan = plan_target(resource, target, result)
+        verify = _apply(resource, target, plan, result, started, defer=True)
+        if verify is not None:
+            later[target] = verify
+        return result
 
-    if any(error is None and "_pending" in result for _target, result, error in done):
-        done = [(entry[0], result, error) for entry, result, error in run_parallel(done, second_pass, parallelism)]
-    return done
+    done = [(step[1], result, error) for step, result, error in run_parallel(steps, first, parallelism)]
+    if not later:
+        return done
+    verified = dict((target, (result, error)) for target, result, error in run_parallel(
+        [target for target, _result, _error in done if target in later], lambda target: later[target](), parallelism))
+    return [(target,) + verified.get(target, (result, error)) for target, result, error in done]
+
+
+def apply_all(resource, targets, parallelism, check_mode=False):
+    """``[(target, result, error)]`` of every target: read, plan and (outside check mode) apply, then verify."""
+    if check_mode:
+        return plan_all(resource, targets, parallelism)[0]
+    return apply_steps([(resource, target, None, {}) for target in targets], parallelism)
 
 
 def lists_every_target(results, total):
@@ -240,7 +249,9 @@ def summarize(module, outcomes, ignore_errors):
     """``(result, failed)`` of a fleet: ``changed``, the outcomes, ``summary`` and ``diff``; warnings emitted."""
     for outcome in outcomes:
         emit_warnings(module, outcome)
-    diffs = [outcome.pop("diff") for outcome in outcomes if "diff" in outcome and outcome["changed"]]
+    # In the list of a fleet's diffs each one is headed by its target, unless the resource gave its own headers.
+    diffs = [dict(dict(before_header=outcome["target"], after_header=outcome["target"]), **outcome.pop("diff"))
+             for outcome in outcomes if "diff" in outcome and outcome["changed"]]
     for outcome in outcomes:
         outcome.pop("diff", None)
     failed = [outcome for outcome in outcomes if outcome["failed"]]
@@ -267,7 +278,7 @@ def run_fleet(module, resource, targets, errors, parallelism, ignore_errors, res
     ``results`` is the module option (``all``, ``changes`` or None: see :func:`lists_every_target`).
     Fails the module at the end, listing every failed sensor, unless ``ignore_errors``.
     """
-    done = apply_all(resource, targets, module.check_mode, parallelism)
+    done = apply_all(resource, targets, parallelism, module.check_mode)
     outcomes = [target_outcome(target, result, error) for target, result, error in done]
     outcomes.extend(dict(sensor=given, target=given, failed=True, changed=False, msg=message)
                     for given, message in errors)
@@ -285,7 +296,8 @@ def run_single(module, resource, resolve, base=None):
     ``resolve()`` returns the :class:`Target` (it may send a request); ``base`` is the result reported
     when even that fails.
     """
-    result = dict(base or {}, changed=False)
+    result = dict(base or {})
+    result["changed"] = False
     try:
         target = resolve()
         apply_target(resource, target, module.check_mode, result=result)
@@ -294,11 +306,11 @@ def run_single(module, resource, resolve, base=None):
         emit_warnings(module, result)
         if exc.api_error is not None:
             result["api_error"] = exc.api_error.to_dict()
-        module.fail_json(msg=exc.msg, **resource.single_result(result))
+        module.fail_json(msg=exc.msg, **result)
     except (ApiError, ConfigurationError) as exc:
         # The server's own error answer (or none before a write): nothing was changed.
         result["changed"] = False
         emit_warnings(module, result)
-        fail_from(module, exc, **resource.single_result(result))
+        fail_from(module, exc, **result)
     emit_warnings(module, result)
-    return resource.single_result(result)
+    return result

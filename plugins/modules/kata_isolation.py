@@ -273,16 +273,18 @@ api_settings:
         remoteIpv4Address: 10.0.0.10
 """
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import IsolationResource
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation_model import (
     DEFAULT_DIRECTION,
     DIRECTIONS,
     IsolationOptionError,
-    SELECTION_CHOICES,
-    IsolationResource,
     validate_options,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
 from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+
+SELECTION_CHOICES = ("sensor_id, sensor_hostname or sensor_ip to choose the host, or sensors or sensor_filter for "
+                     "several hosts")
 
 
 def port_range_spec():
@@ -310,8 +312,8 @@ def main():
     module = module_glue.new_module(argument_spec())
     params = module.params
     try:
-        desired, warnings = validate_options(params)
         option, value = kata_sensors.select_target(params, SELECTION_CHOICES)
+        desired, warnings = validate_options(params)
         selection = kata_sensors.parse_fleet(option, value, params["parallelism"])
     except (IsolationOptionError, kata_sensors.FleetInputError) as exc:
         module.fail_json(msg=str(exc), changed=False)

@@ -320,11 +320,8 @@ diff:
       type: str
 """
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import (
-    HashError,
-    PreventionResource,
-    normalize_hashes,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import PreventionResource
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_model import HashError, normalize_hashes
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
 from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 

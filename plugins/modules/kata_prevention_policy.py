@@ -196,6 +196,7 @@ diff:
   elements: dict
 """
 
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_policy import (
     PolicyError,
     parse_policy,
@@ -223,7 +224,12 @@ def main():
     except (kata_sensors.FleetInputError, PolicyError) as exc:
         module.fail_json(msg=str(exc), changed=False)
     client = module_glue.kata_client(module)
-    result = run_policy(module, client, parsed, params["groups"])
+    try:
+        result = run_policy(module, client, parsed, params["groups"])
+    except PolicyError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except ApiError as exc:
+        module_glue.fail_from(module, exc, changed=False)
     client.close()
     module.exit_json(**result)
 

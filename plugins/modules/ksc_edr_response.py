@@ -205,14 +205,14 @@ marked_not_handled:
   sample: true
 """
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incident_body import (
     TASKS,
-    IncidentResource,
     Response,
     ParamsError,
     read_ioc_file,
     validate_params,
 )
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import IncidentResource
 from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
@@ -257,7 +257,6 @@ def validate_input(module):
 def main():
     module = module_glue.new_module(argument_spec(), mutually_exclusive=[("target_host", "target_hostname")],
                                     required_one_of=[("target_host", "target_hostname")])
-    module_glue.check_requests(module)
     params = module.params
     task_params = validate_input(module)
     client = module_glue.ksc_client(module)

@@ -9,7 +9,12 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils import kata_isolation as ki
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_isolation_model as ki
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
+    FleetInputError,
+    select_target,
+)
+from ansible_collections.kaspersky.edr.plugins.modules.kata_isolation import SELECTION_CHOICES
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings
 
 
@@ -104,18 +109,26 @@ def test_absent_takes_no_rule_options():
     assert "state=absent" in message and "auto_turnoff_timeout_hours" in message and "force" in message
 
 
-# ---- sensor selection --------------------------------------------------------------------------
+# ---- sensor selection (checked by the module before the isolation options) ---------------------
+def selection_error_of(**kwargs):
+    with pytest.raises(FleetInputError) as info:
+        select_target(params(**kwargs), SELECTION_CHOICES)
+    return str(info.value)
+
+
 def test_exactly_one_sensor_option():
-    assert "exactly one of sensor_id, sensor_hostname or sensor_ip" in error_of(
+    assert "exactly one of sensor_id, sensor_hostname or sensor_ip" in selection_error_of(
         sensor_id=None, auto_turnoff_timeout_hours=1)
-    message = error_of(sensor_hostname="WS-001", auto_turnoff_timeout_hours=1)
+    message = selection_error_of(sensor_hostname="WS-001", auto_turnoff_timeout_hours=1)
     assert "got sensor_id, sensor_hostname" in message
     # empty strings (e.g. "{{ var | default('') }}") count as not set
-    ki.validate_options(params(sensor_id="", sensor_ip="10.20.0.2", auto_turnoff_timeout_hours=1))
+    selected = params(sensor_id="", sensor_ip="10.20.0.2", auto_turnoff_timeout_hours=1)
+    assert select_target(selected, SELECTION_CHOICES) == ("sensor_ip", "10.20.0.2")
+    ki.validate_options(selected)
 
 
 def test_sensor_ip_must_be_an_ip():
-    message = error_of(sensor_id=None, sensor_ip="WS-001", auto_turnoff_timeout_hours=1)
+    message = selection_error_of(sensor_id=None, sensor_ip="WS-001", auto_turnoff_timeout_hours=1)
     assert "sensor_ip must be an IPv4 or IPv6 address" in message
 
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention as kp
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention_model as kp
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings
 from ansible_collections.kaspersky.edr.plugins.modules import kata_prevention as module_under_test

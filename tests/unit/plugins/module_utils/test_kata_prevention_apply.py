@@ -14,14 +14,14 @@ import copy
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention as kp
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention_model as kp
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import MAX_REMERGES, PreventionResource
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import (
     Target,
     TargetFailed,
+    apply_steps,
     apply_target,
-    finish_target,
 )
 
 A = "a" * 64
@@ -195,15 +195,22 @@ def test_a_refused_write_is_not_read_back(status):
 
 
 def test_fleet_mode_defers_the_read_back_and_waits_only_what_is_left():
-    ticks = iter([0.0, 0.4, 0.5, 1.0])  # read, write, written; finish() comes 0.5 s after the write
+    ticks = iter([0.0, 0.4, 0.5, 1.0])  # read, write, written; verify() comes 0.5 s after the write
     slept = []
     client = RacingClient([UI_RULE], interloper=lambda objects: [UI_RULE, sha(D)])
-    prevention = PreventionResource(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=slept.append,
+    calls_when_verifying = []
+
+    def sleep(seconds):
+        calls_when_verifying.append(list(client.calls))
+        slept.append(seconds)
+
+    prevention = PreventionResource(client, kp.normalize_hashes([C]), conflict_check="skip", sleep=sleep,
                                     clock=lambda: next(ticks, 9.0))
-    result = apply_target(prevention, TARGET, False, defer_finish=True)
-    assert client.calls == ["GET s-1", "POST s-1"] and "_pending" in result
-    finish_target(prevention, TARGET, result)
-    assert "_pending" not in result and result["verified"] is True and result["remerged"] == 1
+    [(target, result, error)] = apply_steps([(prevention, TARGET, None, {})], 1)
+    assert target is TARGET and error is None
+    assert calls_when_verifying[0] == ["GET s-1", "POST s-1"]  # the second pass: nothing read back before it
+    assert not [key for key in result if key.startswith("_")]  # pending state stays in the runner
+    assert result["verified"] is True and result["remerged"] == 1
     assert client.objects == [UI_RULE, sha(D), sha(C)]
     assert slept[0] == pytest.approx(0.1)  # settle 0.6 s, of which 0.5 s already passed
     assert slept[1] == pytest.approx(0.6)  # after a re-merge the full settle time again

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import (
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incident_body import (
     TASKS,
     ParamsError,
     build_body,
@@ -106,6 +106,8 @@ def test_optional_keys_may_be_left_out(task):
     ("getFile", "md5hash", MD5 + "0", "32 hex digits"),
     ("getFile", "md5hash", "g" * 32, "32 hex digits"),
     ("getFile", "md5hash", SHA256, "32 hex digits"),
+    ("getFile", "md5hash", MD5[:31] + "\n", "32 hex digits"),  # a line break is not a hex digit
+    ("preventExecution", "hash", MD5[:31] + "\n", "32 hex digits"),
     ("deleteFile", "sha256hash", MD5, "64 hex digits"),
     ("quarantineFile", "sha256hash", SHA256[:-1] + "x", "64 hex digits"),
     ("terminateProcess", "md5hash", 12345, "must be a string"),

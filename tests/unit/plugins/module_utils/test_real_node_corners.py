@@ -10,15 +10,17 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils import kata_isolation as ki
+from ansible_collections.kaspersky.edr.plugins.module_utils import kata_isolation_model as ki
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import IsolationResource
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import PreventionResource
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import (
     non_windows_os,
     require_windows,
     sensor_os,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import IncidentPlan, IncidentResource, Response
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incident_body import Response
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import IncidentPlan, IncidentResource
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import Target, TargetFailed, apply_target
 
 B = "b" * 64
@@ -110,7 +112,7 @@ def test_linux_host_fails_before_any_request():
     with pytest.raises(TargetFailed):
         apply_target(PreventionResource(client, [{"kind": "sha256", "value": B}]), target, False)
     with pytest.raises(TargetFailed):
-        apply_target(ki.IsolationResource(client, ki.make_isolation(7200, [])), target, False)
+        apply_target(IsolationResource(client, ki.make_isolation(7200, [])), target, False)
     assert client.calls == []
 
 
@@ -166,6 +168,6 @@ def test_repair_marks_a_pending_incident_not_handled(handled, sent):
     if handled is None:
         del incident["KLINCDT_IS_HANDLED"]
     result = resource.base_result()
-    resource.repair(Target("h-1", "h-1", "WS-1"), IncidentPlan(False, {}, pending=incident), result)
+    resource.apply(Target("h-1", "h-1", "WS-1"), IncidentPlan(False, {}, pending=incident), result)
     assert result["marked_not_handled"] is sent
     assert client.updates == ([(7, {"KLINCDT_IS_HANDLED": False, "KLHST_WKS_HOSTNAME": "h-1"})] if sent else [])
