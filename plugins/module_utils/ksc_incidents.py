@@ -30,7 +30,7 @@ import zipfile
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
-from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import KscError
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_protocol import KscError
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import BaseResource, Target, TargetFailed
 
 TASKS = ("getFile", "deleteFile", "quarantineFile", "iocScan", "startProcess", "terminateProcess",

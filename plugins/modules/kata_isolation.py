@@ -282,7 +282,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation impor
     validate_options,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 
 def port_range_spec():
@@ -291,7 +291,7 @@ def port_range_spec():
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
+        connection_options.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         auto_turnoff_timeout=dict(type="int"),
         auto_turnoff_timeout_hours=dict(type="int"),
@@ -317,10 +317,9 @@ def main():
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:
         module.warn(warning)
-    client = module_glue.kata_client(module)
-    resource = IsolationResource(client, desired, state=params["state"], force=params["force"], diff=module._diff)
-    result = kata_sensors.run_selection(module, client, resource, option, value, selection)
-    client.close()
+    with module_glue.kata_client(module) as client:
+        resource = IsolationResource(client, desired, state=params["state"], force=params["force"], diff=module._diff)
+        result = kata_sensors.run_selection(module, client, resource, option, value, selection)
     module.exit_json(**result)
 
 

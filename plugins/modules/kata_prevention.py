@@ -326,14 +326,14 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention impo
     normalize_hashes,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 SELECTION_CHOICES = "sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or sensor_filter"
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
+        connection_options.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
         all_hosts=dict(type="bool", default=False),
         hashes=dict(type="list", elements="raw", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -355,14 +355,13 @@ def main():
     if params["exclusive"] and params["state"] != "present":
         module.fail_json(msg="exclusive=true makes the list exactly 'hashes' and needs state=present; "
                          "with state=absent only the listed hashes are removed", changed=False)
-    client = module_glue.kata_client(module)
-    resource = PreventionResource(client, desired, state=params["state"], exclusive=params["exclusive"],
-                                  conflict_check=params["conflict_check"], verify_write=params["verify_write"],
-                                  diff=module._diff)
     label = kata_sensors.ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value)
     base = dict(target=label, conflicts={})
-    result = kata_sensors.run_selection(module, client, resource, option, value, selection, base)
-    client.close()
+    with module_glue.kata_client(module) as client:
+        resource = PreventionResource(client, desired, state=params["state"], exclusive=params["exclusive"],
+                                      conflict_check=params["conflict_check"], verify_write=params["verify_write"],
+                                      diff=module._diff)
+        result = kata_sensors.run_selection(module, client, resource, option, value, selection, base)
     module.exit_json(**result)
 
 

@@ -202,12 +202,12 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_poli
     run_policy,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.fleet_spec(selection=False),
+        connection_options.kata_connection_spec(), kata_sensors.fleet_spec(selection=False),
         policy=dict(type="dict", required=True),
         groups=dict(type="dict"),
         verify_write=dict(type="bool", default=True),
@@ -222,9 +222,8 @@ def main():
         parsed = parse_policy(params["policy"], params["groups"])
     except (kata_sensors.FleetInputError, PolicyError) as exc:
         module.fail_json(msg=str(exc), changed=False)
-    client = module_glue.kata_client(module)
-    result = run_policy(module, client, parsed, params["groups"])
-    client.close()
+    with module_glue.kata_client(module) as client:
+        result = run_policy(module, client, parsed, params["groups"])
     module.exit_json(**result)
 
 

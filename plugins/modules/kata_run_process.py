@@ -188,13 +188,13 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_tasks import (
     TaskResource,
     validate_options,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(),
+        connection_options.kata_connection_spec(), kata_sensors.sensor_selection_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         task_id=dict(type="str"),
         executable=dict(type="str"),
@@ -222,15 +222,14 @@ def main():
         validate_options(params)
     except TaskOptionError as exc:
         module.fail_json(msg=str(exc))
-    client = module_glue.kata_client(module)
-    resource = TaskResource(client, params)
-    if resource.present:
-        option = next(name for name in kata_sensors.SENSOR_OPTIONS if params[name] is not None)
-        resolve = kata_sensors.resolver(client, option, params[option])
-    else:
-        resolve = resource.task_target
-    result = run_single(module, resource, resolve, dict(task_id=resource.task_id))
-    client.close()
+    with module_glue.kata_client(module) as client:
+        resource = TaskResource(client, params)
+        if resource.present:
+            option = next(name for name in kata_sensors.SENSOR_OPTIONS if params[name] is not None)
+            resolve = kata_sensors.resolver(client, option, params[option])
+        else:
+            resolve = resource.task_target
+        result = run_single(module, resource, resolve, dict(task_id=resource.task_id))
     module.exit_json(**result)
 
 

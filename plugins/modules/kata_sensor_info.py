@@ -113,12 +113,12 @@ count:
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(),
+        connection_options.kata_connection_spec(),
         sensor_id=dict(type="str"),
         hostname=dict(type="str"),
         ip=dict(type="str"),
@@ -135,11 +135,9 @@ def main():
             params["ip"] = clean_selector("ip", params["ip"])
         except ConfigurationError as exc:
             module.fail_json(msg=str(exc))
-    client = module_glue.kata_client(module)
-    with module_glue.api_errors(module, changed=False):
+    with module_glue.kata_client(module) as client, module_glue.api_errors(module, changed=False):
         sensors = kata_sensors.list_with_settings(client, params["include_settings"], sensor_id=params["sensor_id"],
                                                   hostname=params["hostname"], ip=params["ip"])
-    client.close()
     module.exit_json(changed=False, sensors=sensors, count=len(sensors))
 
 

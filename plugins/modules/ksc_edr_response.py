@@ -213,13 +213,13 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import
     read_ioc_file,
     validate_params,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.ksc_connection_spec(),
+        connection_options.ksc_connection_spec(),
         target_host=dict(type="str"),
         target_hostname=dict(type="str"),
         task=dict(type="str", required=True, choices=list(TASKS)),
@@ -260,14 +260,11 @@ def main():
     module_glue.check_requests(module)
     params = module.params
     task_params = validate_input(module)
-    client = module_glue.ksc_client(module)
     response = Response(params["task"], task_params, params["incident_area"], params["severity"])
-    resource = IncidentResource(client, response, force=params["force"], diff=module._diff)
-    try:
+    with module_glue.ksc_client(module) as client:
+        resource = IncidentResource(client, response, force=params["force"], diff=module._diff)
         result = run_single(module, resource, resource.resolver(params["target_host"], params["target_hostname"]),
                             resource.base_result())
-    finally:
-        client.close()
     module.exit_json(**result)
 
 

@@ -99,7 +99,7 @@ def test_sensor_list_connection_from_options_then_environment(tmp_path):
         connection({"kata_port": "many"}, environ)
     with pytest.raises(ConfigurationError, match="does not take sensor_id"):
         connection({"sensor_id": "x"}, environ)
-    # The modules' range checks (module_glue.connection_problems), not a copy of them.
+    # The modules' checks (connection_options), not a copy of them.
     with pytest.raises(ConfigurationError, match=r"kata_port must be 1\.\.65535"):
         connection({"kata_port": 70000}, environ)
     with pytest.raises(ConfigurationError, match=r"retries must be 0\.\.10"):
