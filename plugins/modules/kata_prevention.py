@@ -35,19 +35,8 @@ description:
     differs. Per-host failures are collected and reported together at the end; the other hosts are processed.
   - See C(docs/prevention.md) in the collection for the merge and exclusive modes, the conflict rules, write
     verification and the number of requests each case costs, and C(docs/performance.md) for fleet mode.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-  - kaspersky.edr.kata.sensor
-  - kaspersky.edr.kata.fleet
-attributes:
-  check_mode:
-    support: full
-    description: Reads the lists (including the conflict check) and reports what would change; never sends a C(POST) or C(DELETE).
-  diff_mode:
-    support: full
-    description: Shows the prevention list before and after, one rule per line (kind, hash and the rule's name if it has one).
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.kata, kaspersky.edr.kata.sensor,
+                                 kaspersky.edr.kata.fleet]
 options:
   all_hosts:
     description:
@@ -125,6 +114,13 @@ options:
     type: str
     choices: [fail, warn, skip]
     default: fail
+attributes:
+  check_mode:
+    support: full
+    details: Reads the lists (including the conflict check) and reports what would change; never sends a C(POST) or C(DELETE).
+  diff_mode:
+    support: full
+    details: Shows the prevention list before and after, one rule per line (kind, hash and the rule's name if it has one).
 notes:
   - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(all_hosts=true), O(sensors) or
     O(sensor_filter) must be set. O(sensor_id=all) is refused; use O(all_hosts=true).
@@ -135,6 +131,8 @@ notes:
     hashes to a host also reads the all-hosts list once per run (the conflict check).
   - An object of unknown shape (without an C(md5) or C(sha256) hash) is kept in merge and absent modes and
     removed, with a warning, in exclusive mode.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""

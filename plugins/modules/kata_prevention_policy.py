@@ -34,18 +34,7 @@ description:
   - Prevention works only on Windows agents; a host whose sensor record names another operating system fails
     as a target before any request to its settings.
   - See C(docs/gitops.md) for the pipeline around it (drift reports as JUnit XML and Markdown).
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-  - kaspersky.edr.kata.fleet
-attributes:
-  check_mode:
-    support: full
-    description: Reads every target's list and reports the drift per target; never sends a C(POST) or C(DELETE).
-  diff_mode:
-    support: full
-    description: One diff per target that differs, one rule per line.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.kata, kaspersky.edr.kata.fleet]
 options:
   policy:
     description:
@@ -70,6 +59,13 @@ options:
         "Concurrent change detected". See O(kaspersky.edr.kata_prevention#module:verify_write).
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reads every target's list and reports the drift per target; never sends a C(POST) or C(DELETE).
+  diff_mode:
+    support: full
+    details: One diff per target that differs, one rule per line.
 notes:
   - Hashes are compared case-insensitively; rules that stay are written back exactly as read (their C(name) and
     any unknown field kept).
@@ -77,6 +73,8 @@ notes:
     warning.
 seealso:
   - module: kaspersky.edr.kata_prevention
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""

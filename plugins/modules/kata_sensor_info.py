@@ -17,17 +17,7 @@ description:
     or sensor ID.
   - Optionally adds each host's current network isolation and prevention settings.
   - Never changes anything.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads, so check mode behaves like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.attributes.info_module, kaspersky.edr.kata]
 options:
   sensor_id:
     description:
@@ -48,6 +38,8 @@ options:
     elements: str
     choices: [network_isolation, prevention]
     default: []
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""

@@ -24,17 +24,7 @@ description:
   - Idempotent - when the host already has a pending (not handled) incident with the same O(task) and
     O(params), nothing is created and its ID is returned. Use O(force) to queue the response again.
   - The module speaks the KSC OpenAPI wire protocol with C(requests); the vendor's KlAkOAPI package is not needed.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.ksc
-attributes:
-  check_mode:
-    support: full
-    description: Logs in, resolves the host and looks for a pending incident, but creates nothing.
-  diff_mode:
-    support: full
-    description: Shows the incident body that is (or would be) queued.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.ksc]
 options:
   target_host:
     description:
@@ -94,6 +84,15 @@ options:
       - Create the incident even when the host already has a pending incident with the same task and params.
     type: bool
     default: false
+attributes:
+  check_mode:
+    support: full
+    details: Logs in, resolves the host and looks for a pending incident, but creates nothing.
+  diff_mode:
+    support: full
+    details: Shows the incident body that is (or would be) queued.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
