@@ -202,8 +202,8 @@ class KataClient(Closing):
         self.max_pages = max_pages
         # The API documents HTTP 500 as "Repeat the request later": repeated for requests safe to repeat.
         http_kwargs.setdefault("retry_statuses", RETRY_STATUSES_WITH_500)
-        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (kata_host, kata_port,
-                                                                     encode_path_segment(external_system_id))
+        path = encode_path_segment(external_system_id)
+        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (kata_host, kata_port, path)
         self.http = HttpClient(self.base_url, validate_certs=validate_certs, ca_path=ca_path,
                                client_cert=client_cert, client_key=client_key,
                                client_key_passphrase=client_key_passphrase, timeout=request_timeout,
