@@ -86,7 +86,7 @@ def test_batch_groups_hosts_by_hash_set_one_entry_per_sensor():
 
 def test_sensor_list_connection_from_options_then_environment(tmp_path):
     from ansible_collections.kaspersky.edr.plugins.action.kata_sensor_list import connection
-    from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
+    from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ConfigurationError
 
     cert = tmp_path / "client.pem"
     cert.write_text("x")
