@@ -6,16 +6,40 @@
 ``ksc``: the fake with fresh hosts, no incidents, no sessions and an empty log per test.
 ``ksc_env``: KSC_* environment variables pointing the modules at it (env fallbacks).
 ``ksc_client``: a factory of KscClient objects talking to it (unit tests).
+``param_long``, ``param_binary``, ``param_params``: typed values of the wire protocol (the client itself only sends
+datetimes, ``ksc_protocol.param_datetime``).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+
 import pytest
 
 from ansible_collections.kaspersky.edr.tests.client_factory import client_factory
 from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, FakeKscServer
+
+
+def param_long(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("paramLong needs an integer, got %r" % (value,))
+    return {"type": "long", "value": value}
+
+
+def param_binary(value):
+    if isinstance(value, bytes):
+        value = base64.b64encode(value).decode("ascii")
+    elif not isinstance(value, str):
+        raise TypeError("paramBinary needs bytes or a base64 string, got %r" % (value,))
+    return {"type": "binary", "value": value}
+
+
+def param_params(value):
+    if not isinstance(value, dict):
+        raise TypeError("paramParams needs a dict, got %r" % (value,))
+    return {"type": "params", "value": value}
 
 
 @pytest.fixture(scope="session")

@@ -13,50 +13,24 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
-from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import connection_problems, kata_connection_spec
-
-# Option -> (environment variable, type), as the modules' connection options (doc fragment kaspersky.edr.kata).
-# The option types of the modules' connection spec, converted the way AnsibleModule converts them.
-CONVERT = {"str": str, "path": os.path.expanduser, "int": int, "float": float, "bool": boolean}
-
-
-def _given(name, option, args, environ):
-    """The option's value: the task's, else its environment fallback, else its default (as AnsibleModule)."""
-    value = args.get(name)
-    fallback = option.get("fallback")
-    if value in (None, "") and fallback:
-        value = next((environ[variable] for variable in fallback[1] if environ.get(variable) not in (None, "")), None)
-    return option.get("default") if value in (None, "") else value
+from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import (
+    kata_connection_spec,
+    kata_settings,
+    read_options,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 
 
 def connection(args, environ):
     """KataClient keyword arguments from the task's options, else the KATA_* environment variables: the options,
-    fallbacks, defaults and range checks of the modules' connection spec (module_glue), read on the controller."""
+    fallbacks, defaults and checks of the modules (connection_options), read on the controller."""
     spec = kata_connection_spec()
     unknown = sorted(set(args) - set(spec))
     if unknown:
         raise ConfigurationError("kata_sensor_list does not take %s" % ", ".join(unknown))
-    options = {}
-    for name, option in spec.items():
-        value = _given(name, option, args, environ)
-        if value is None:
-            continue
-        kind = option.get("type", "str")
-        try:
-            options[name] = CONVERT[kind](value)
-        except (TypeError, ValueError):
-            raise ConfigurationError("%s must be a %s, got %r" % (name, kind, value))
-    problem = connection_problems(options, "kata_port")
-    if problem:
-        raise ConfigurationError(problem)
-    for name in ("client_cert", "client_key", "ca_path"):
-        if name in options and not os.path.exists(options[name]):
-            raise ConfigurationError("%s %s does not exist" % (name, options[name]))
-    return options
+    return kata_settings(read_options(spec, args, environ))
 
 
 class ActionModule(ActionBase):
@@ -71,11 +45,8 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg="kata_sensor_list needs the Python library requests on the "
                         "controller: %s" % exc)
         try:
-            client = KataClient(warn=self._display.warning, **connection(self._task.args, os.environ))
-            try:
+            with KataClient(warn=self._display.warning, **connection(self._task.args, os.environ)) as client:
                 sensors = client.list_sensors()
-            finally:
-                client.close()
         except (ApiError, ConfigurationError) as exc:
             return dict(result, failed=True, changed=False, msg=str(exc))
         result.update(changed=False, sensors=sensors)

@@ -109,12 +109,10 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
-    HAS_REQUESTS,
-    ApiError,
-    ConfigurationError,
-)
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient, normalize_sensor
+from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import kata_settings
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import HAS_REQUESTS
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient, normalize_sensor, sensor_key
 
 try:
     # ansible-core 2.19 and later never evaluate inventory data from a plugin as a template.
@@ -241,22 +239,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return options
 
     def _validate_options(self):
-        options = self._connection()
-        if not options["kata_host"]:
-            raise AnsibleParserError("%s: kata_host is required (set it in the file or KATA_HOST)" % NAME)
-        if not options["external_system_id"]:
-            raise AnsibleParserError("%s: external_system_id is required (set it in the file or "
-                                     "KATA_EXTERNAL_SYSTEM_ID)" % NAME)
-        if not options["client_cert"]:
-            raise AnsibleParserError("%s: client_cert is required (set it in the file or KATA_CLIENT_CERT): the "
-                                     "Central Node only accepts mutual TLS" % NAME)
-        if options["request_timeout"] is None or options["request_timeout"] <= 0:
-            raise AnsibleParserError("%s: request_timeout must be a positive number of seconds, got %s"
-                                     % (NAME, options["request_timeout"]))
-        if options["retries"] is None or not 0 <= options["retries"] <= 10:
-            raise AnsibleParserError("%s: retries must be 0..10, got %s" % (NAME, options["retries"]))
-        if not 1 <= options["kata_port"] <= 65535:
-            raise AnsibleParserError("%s: kata_port must be 1..65535, got %s" % (NAME, options["kata_port"]))
+        """The client settings from the configuration, checked by the modules' rules (connection_options)."""
+        try:
+            self._settings = kata_settings(self._connection())
+        except ConfigurationError as exc:
+            raise AnsibleParserError("%s: %s" % (NAME, exc))
 
     def _cache_key(self, path):
         """The path-based key plus the Central Node identity, so a changed KATA_HOST is not served stale data."""
@@ -271,23 +258,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not HAS_REQUESTS:
             raise AnsibleParserError("%s needs the Python library requests on the controller "
                                      "(pip install requests)" % NAME)
-        options = self._connection()
         try:
-            client = KataClient(warn=self.display.warning, **options)
+            client = KataClient(warn=self.display.warning, **self._settings)
         except ConfigurationError as exc:
             raise AnsibleParserError("%s: %s" % (NAME, exc))
-        include = self.get_option("include_settings")
-        try:
-            sensors = client.list_sensors_raw()
-            settings = {}
-            for sensor_id in [normalize_sensor(raw)["sensor_id"] for raw in sensors] if include else []:
-                if sensor_id:
-                    settings[sensor_id] = dict((settings_type, client.get_settings(sensor_id, settings_type))
-                                               for settings_type in include)
-        except (ApiError, ConfigurationError) as exc:
-            raise AnsibleParserError("%s: cannot read the sensors of %s: %s" % (NAME, client.http.where, exc))
-        finally:
-            client.close()
+        with client:
+            try:
+                sensors = client.list_sensors_raw()
+                settings = client.settings_of(sensors, self.get_option("include_settings"))
+            except (ApiError, ConfigurationError) as exc:
+                raise AnsibleParserError("%s: cannot read the sensors of %s: %s" % (NAME, client.http.where, exc))
         return {"sensors": sensors, "settings": settings}
 
     # ---- inventory -------------------------------------------------------------------------
@@ -300,9 +280,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if not sensor_id:
                 self.display.warning("%s: skipping a sensor without a sensor ID: %r" % (NAME, raw))
                 continue
-            if sensor_id.lower() in seen:
+            if sensor_key(sensor_id) in seen:
                 continue
-            seen.add(sensor_id.lower())
+            seen.add(sensor_key(sensor_id))
             sensors.append(sensor)
             raws.append(raw)
         names, warnings = choose_host_names(sensors, self.get_option("hostnames"))

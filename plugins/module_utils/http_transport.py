@@ -13,7 +13,7 @@ request on that pool (``HTTPSConnectionPool.request``).
 What ``requests`` did is kept: the proxy from the environment (``HTTPS_PROXY``, ``NO_PROXY``, with
 its credentials), the CA bundle ``requests`` would have added when ``ca_path`` is not set, the
 default headers, a ``Content-Length: 0`` on body-less writes, and its exception classes, raised
-exactly where ``requests`` raised them, so :func:`http_client.describe_connection_error` and the
+exactly where ``requests`` raised them, so :func:`http_errors.describe_connection_error` and the
 retry rules see what they always saw. ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` are not read
 (they never were: ``ca_path`` wins).
 """
@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import json
 import os
 
@@ -44,6 +45,7 @@ try:
         ResponseError,
         SSLError as _SSLError,
     )
+    from urllib3.connectionpool import HTTPConnectionPool
     from urllib3.util.retry import Retry
 except ImportError:  # reported by http_client (HAS_REQUESTS)
     pass
@@ -55,14 +57,10 @@ except ImportError:  # pragma: no cover - Python 2
     from urlparse import urlsplit
 
 
-class Response:
+class Response(collections.namedtuple("Response", "status_code reason headers content")):
     """The parts of an answer the clients read; the body is read before the connection goes back to the pool."""
 
-    def __init__(self, status_code, reason, headers, content):
-        self.status_code = status_code
-        self.reason = reason
-        self.headers = headers
-        self.content = content
+    __slots__ = ()
 
     @property
     def ok(self):
@@ -78,9 +76,6 @@ class Response:
 
     def json(self):
         return json.loads(self.content)
-
-    def close(self):
-        pass
 
 
 def encode_query(params):
@@ -106,6 +101,29 @@ def _proxy_manager(proxy, ssl_context, maxsize):
     return urllib3.ProxyManager(proxy, proxy_headers=headers, num_pools=4, maxsize=maxsize, ssl_context=ssl_context)
 
 
+_UNVERIFIED_POOLS = {}
+
+
+def _unverified_pool_class(base):
+    """``base`` (an HTTPS pool class) without its InsecureRequestWarning, for ``validate_certs=false``.
+
+    The client says it once, readably, through the module's or plugin's warning. Suppressing it in ``warnings``
+    instead would change the filters of the whole process (the controller, for the inventory and action plugins),
+    and ``warnings.catch_warnings()`` is not safe with the threads of a fleet run.
+    """
+    if base not in _UNVERIFIED_POOLS:
+        def _validate_conn(self, conn):
+            # HTTPSConnectionPool._validate_conn connects early (so TLS errors are raised where the pool wraps them)
+            # and then warns; this does the first only. urllib3 1.26 has no is_closed, only sock.
+            HTTPConnectionPool._validate_conn(self, conn)
+            closed = getattr(conn, "is_closed", None)
+            if closed if closed is not None else getattr(conn, "sock", None) is None:
+                conn.connect()
+
+        _UNVERIFIED_POOLS[base] = type("Unverified" + base.__name__, (base,), {"_validate_conn": _validate_conn})
+    return _UNVERIFIED_POOLS[base]
+
+
 class Transport:
     """Keep-alive connections to the origin of ``base_url`` (through ``proxy`` when given), safe for threads."""
 
@@ -119,6 +137,9 @@ class Transport:
             self.manager = _proxy_manager(proxy, ssl_context, maxsize)
         else:
             self.manager = urllib3.PoolManager(num_pools=4, maxsize=maxsize, ssl_context=ssl_context)
+        if not verify:
+            classes = self.manager.pool_classes_by_scheme
+            self.manager.pool_classes_by_scheme = dict(classes, https=_unverified_pool_class(classes["https"]))
         self.pool = self.manager.connection_from_url(self.origin)
         # What requests' cert_verify set on the pool for each request; the CA files are read once per connection.
         if verify:

@@ -13,25 +13,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
     RETRY_STATUSES_WITH_500,
-    ApiError,
     Closing,
-    ConfigurationError,
     HttpClient,
-    check_port,
-    decode_json,
     encode_path_segment,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import (
+    ApiError,
+    ConfigurationError,
+    decode_json,
     require_json,
-    url_host,
 )
 
 SETTINGS_ISOLATION = "network_isolation"
 SETTINGS_PREVENTION = "prevention"
 ALL_SENSORS = "all"
-_EXTERNAL_ID_FORBIDDEN = re.compile(r"[/?#%\s]")
 
 SENSOR_ID_KEYS = ("sensorId", "sensor_id", "sensorID", "id", "agentId", "agent_id")
 HOSTNAME_KEYS = ("hostName", "hostname", "host", "host_name", "name", "computerName", "fqdn", "dnsName")
@@ -39,7 +37,6 @@ IP_KEYS = ("ip", "ipAddress", "ip_address", "ipv4", "address", "ips", "ipAddress
 # Host list paging (the guide lists max_events and continuation_token as parameters of GET sensors).
 CONTINUATION_KEYS = ("continuation_token", "continuationToken")
 DEFAULT_MAX_PAGES = 1000
-MAX_PAGE_SIZE = 10000
 
 
 def unwrap(body):
@@ -133,21 +130,6 @@ def continuation_token(body):
     return None
 
 
-def check_page_size(value):
-    """``page_size`` as an int 1..MAX_PAGE_SIZE, None when unset; a ConfigurationError naming the option."""
-    if value is None:
-        return None
-    number = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None or not 1 <= number <= MAX_PAGE_SIZE:
-        raise ConfigurationError("page_size must be 1..%d (hosts per GET sensors page, sent as max_events), got %r"
-                                 % (MAX_PAGE_SIZE, value))
-    return number
-
-
 def _first(raw, keys):
     for key in keys:
         value = raw.get(key)
@@ -213,28 +195,15 @@ class KataClient(Closing):
     def __init__(self, kata_host, external_system_id, client_cert, kata_port=443, client_key=None,
                  client_key_passphrase=None, validate_certs=True, ca_path=None, request_timeout=30.0,
                  retries=3, warn=None, page_size=None, max_pages=DEFAULT_MAX_PAGES, **http_kwargs):
-        if not kata_host or not str(kata_host).strip():
-            raise ConfigurationError("kata_host is required (or set KATA_HOST)")
-        if not external_system_id:
-            raise ConfigurationError("external_system_id is required (or set KATA_EXTERNAL_SYSTEM_ID)")
-        if _EXTERNAL_ID_FORBIDDEN.search(external_system_id):
-            raise ConfigurationError("external_system_id must not contain '/', '?', '#', '%' or whitespace")
-        if external_system_id.strip() in (".", ".."):
-            # A dot segment would be removed from the URL and the request would go to another path.
-            raise ConfigurationError("external_system_id must not be '.' or '..' (it is one segment of the API's URL "
-                                     "path), got %r" % external_system_id)
-        if not client_cert:
-            raise ConfigurationError("client_cert is required (or set KATA_CLIENT_CERT): the Central Node "
-                                     "only accepts mutual TLS")
-        port = check_port(kata_port, "kata_port")
-        self.page_size = check_page_size(page_size)
+        """The connection options as ``connection_options.kata_settings`` checked them; sends nothing."""
         if not isinstance(max_pages, int) or max_pages < 1:
             raise ConfigurationError("max_pages must be a positive integer, got %r" % (max_pages,))
+        self.page_size = page_size
         self.max_pages = max_pages
-        host = url_host(kata_host, "kata_host")
         # The API documents HTTP 500 as "Repeat the request later": repeated for requests safe to repeat.
         http_kwargs.setdefault("retry_statuses", RETRY_STATUSES_WITH_500)
-        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (host, port, encode_path_segment(external_system_id))
+        path = encode_path_segment(external_system_id)
+        self.base_url = "https://%s:%d/kata/response_api/v1/%s/" % (kata_host, kata_port, path)
         self.http = HttpClient(self.base_url, validate_certs=validate_certs, ca_path=ca_path,
                                client_cert=client_cert, client_key=client_key,
                                client_key_passphrase=client_key_passphrase, timeout=request_timeout,
@@ -347,6 +316,19 @@ class KataClient(Closing):
 
     def get_settings(self, sensor_id, settings_type):
         return read_settings(self.get_settings_raw(sensor_id, settings_type))
+
+    def settings_of(self, sensors, settings_types):
+        """``{sensor ID: {settings type: settings}}`` of the listed sensors (raw or normalized) that have an ID.
+
+        One ``GET settings`` per sensor and type, each type once; nothing without ``settings_types``.
+        """
+        include = list(dict.fromkeys(settings_types or ()))
+        found = {}
+        for sensor in sensors if include else ():
+            sensor_id = _first(sensor, SENSOR_ID_KEYS)
+            if sensor_id:
+                found[sensor_id] = dict((kind, self.get_settings(sensor_id, kind)) for kind in include)
+        return found
 
     def get_settings_raw(self, sensor_id, settings_type):
         """The answer as returned; an ApiError when its shape does not say what the rule is."""

@@ -261,11 +261,10 @@ def resolver(client, option, value):
 def list_with_settings(client, settings_types, sensor_id=None, hostname=None, ip=None):
     """The sensors the filters select, each with the settings of ``settings_types`` (kata_sensor_info)."""
     sensors = client.list_sensors(sensor_id=sensor_id, hostname=hostname, ip=ip)
-    include = list(dict.fromkeys(settings_types))
+    settings = client.settings_of(sensors, settings_types)
     for sensor in sensors:
-        if include:
-            sensor["settings"] = dict((settings_type, client.get_settings(sensor["sensor_id"], settings_type))
-                                      for settings_type in include)
+        if sensor["sensor_id"] in settings:
+            sensor["settings"] = settings[sensor["sensor_id"]]
     return sensors
 
 

@@ -23,15 +23,7 @@ description:
   - The state is a small JSON file at O(path) on the controller, read and rewritten under an exclusive lock
     (C(<path>.lock)), so concurrent runs share one budget. See C(docs/alert_response.md).
   - This is an action plugin; it always runs on the controller.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-attributes:
-  check_mode:
-    support: full
-    description: Computes the answer and writes nothing.
-  diff_mode:
-    support: none
-    description: Reports no differences.
+extends_documentation_fragment: [kaspersky.edr.attributes]
 options:
   action:
     description: V(reserve) before isolating, V(commit) after.
@@ -59,6 +51,15 @@ options:
       - With O(action=commit), the hosts really isolated (a write was made), dicts with C(sensor_id) and C(host).
     type: list
     elements: dict
+attributes:
+  check_mode:
+    support: full
+    details: Computes the answer and writes nothing.
+  diff_mode:
+    support: none
+    details: Reports no differences.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""

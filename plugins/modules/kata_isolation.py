@@ -26,19 +26,8 @@ description:
   - Fleet mode (O(sensors) or O(sensor_filter)) applies the same rule, or its removal, to many hosts in one
     module run over one kept-alive connection pool, O(parallelism) hosts at a time, with one C(GET) per host and a
     write only where a host differs. Per-host failures are reported together at the end.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-  - kaspersky.edr.kata.sensor
-  - kaspersky.edr.kata.fleet
-attributes:
-  check_mode:
-    support: full
-    description: Reads the current rule and reports what would change; never sends a C(POST) or C(DELETE).
-  diff_mode:
-    support: full
-    description: Shows the rule before and after the run in module option names.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.kata, kaspersky.edr.kata.sensor,
+                                 kaspersky.edr.kata.fleet]
 options:
   state:
     description:
@@ -131,6 +120,13 @@ options:
       - Keys C(hostname) and C(ip), passed to the API's C(host) and C(ip) filters. V({}) selects every host, for
         example to release every isolated host with O(state=absent).
     type: dict
+attributes:
+  check_mode:
+    support: full
+    details: Reads the current rule and reports what would change; never sends a C(POST) or C(DELETE).
+  diff_mode:
+    support: full
+    details: Shows the rule before and after the run in module option names.
 notes:
   - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(sensors) or O(sensor_filter) selects the
     host or hosts.
@@ -140,6 +136,8 @@ notes:
     module sent.
 seealso:
   - module: kaspersky.edr.kata_sensor_info
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
@@ -236,6 +234,18 @@ isolation:
         remote_address: 10.0.0.10
         local_ports: null
         remote_ports: null
+api_settings:
+  description:
+    - The rule after the run as the API shows it (C(autoTurnoffTimeoutInSec), C(excludedRules)).
+    - Without a change, the settings the Central Node returned; after a change (or in check mode), the settings
+      the module sent (or would send). An empty dict when the host has no rule.
+  returned: single-host mode
+  type: dict
+  sample:
+    autoTurnoffTimeoutInSec: 14400
+    excludedRules:
+      - direction: both
+        remoteIpv4Address: 10.0.0.10
 sensor_results:
   description:
     - Fleet mode. One result per host (with O(results=changes) only the hosts that changed, failed or warned), in
@@ -259,18 +269,6 @@ summary:
   returned: fleet mode
   type: dict
   sample: {"total": 40, "changed": 2, "unchanged": 38, "failed": 0}
-api_settings:
-  description:
-    - The rule after the run as the API shows it (C(autoTurnoffTimeoutInSec), C(excludedRules)).
-    - Without a change, the settings the Central Node returned; after a change (or in check mode), the settings
-      the module sent (or would send). An empty dict when the host has no rule.
-  returned: single-host mode
-  type: dict
-  sample:
-    autoTurnoffTimeoutInSec: 14400
-    excludedRules:
-      - direction: both
-        remoteIpv4Address: 10.0.0.10
 """
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation import IsolationResource
@@ -281,7 +279,7 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation_model
     validate_options,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 SELECTION_CHOICES = ("sensor_id, sensor_hostname or sensor_ip to choose the host, or sensors or sensor_filter for "
                      "several hosts")
@@ -293,7 +291,7 @@ def port_range_spec():
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
+        connection_options.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         auto_turnoff_timeout=dict(type="int"),
         auto_turnoff_timeout_hours=dict(type="int"),
@@ -319,10 +317,9 @@ def main():
         module.fail_json(msg=str(exc), changed=False)
     for warning in warnings:
         module.warn(warning)
-    client = module_glue.kata_client(module)
-    resource = IsolationResource(client, desired, state=params["state"], force=params["force"], diff=module._diff)
-    result = kata_sensors.run_selection(module, client, resource, option, value, selection)
-    client.close()
+    with module_glue.kata_client(module) as client:
+        resource = IsolationResource(client, desired, state=params["state"], force=params["force"], diff=module._diff)
+        result = kata_sensors.run_selection(module, client, resource, option, value, selection)
     module.exit_json(**result)
 
 

@@ -35,19 +35,8 @@ description:
     differs. Per-host failures are collected and reported together at the end; the other hosts are processed.
   - See C(docs/prevention.md) in the collection for the merge and exclusive modes, the conflict rules, write
     verification and the number of requests each case costs, and C(docs/performance.md) for fleet mode.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-  - kaspersky.edr.kata.sensor
-  - kaspersky.edr.kata.fleet
-attributes:
-  check_mode:
-    support: full
-    description: Reads the lists (including the conflict check) and reports what would change; never sends a C(POST) or C(DELETE).
-  diff_mode:
-    support: full
-    description: Shows the prevention list before and after, one rule per line (kind, hash and the rule's name if it has one).
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.kata, kaspersky.edr.kata.sensor,
+                                 kaspersky.edr.kata.fleet]
 options:
   all_hosts:
     description:
@@ -125,6 +114,13 @@ options:
     type: str
     choices: [fail, warn, skip]
     default: fail
+attributes:
+  check_mode:
+    support: full
+    details: Reads the lists (including the conflict check) and reports what would change; never sends a C(POST) or C(DELETE).
+  diff_mode:
+    support: full
+    details: Shows the prevention list before and after, one rule per line (kind, hash and the rule's name if it has one).
 notes:
   - Exactly one of O(sensor_id), O(sensor_hostname), O(sensor_ip), O(all_hosts=true), O(sensors) or
     O(sensor_filter) must be set. O(sensor_id=all) is refused; use O(all_hosts=true).
@@ -135,6 +131,8 @@ notes:
     hashes to a host also reads the all-hosts list once per run (the conflict check).
   - An object of unknown shape (without an C(md5) or C(sha256) hash) is kept in merge and absent modes and
     removed, with a warning, in exclusive mode.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
@@ -323,14 +321,14 @@ diff:
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention import PreventionResource
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_model import HashError, normalize_hashes
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 SELECTION_CHOICES = "sensor_id, sensor_hostname, sensor_ip, all_hosts=true, sensors or sensor_filter"
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
+        connection_options.kata_connection_spec(), kata_sensors.sensor_selection_spec(), kata_sensors.fleet_spec(),
         all_hosts=dict(type="bool", default=False),
         hashes=dict(type="list", elements="raw", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
@@ -352,14 +350,13 @@ def main():
     if params["exclusive"] and params["state"] != "present":
         module.fail_json(msg="exclusive=true makes the list exactly 'hashes' and needs state=present; "
                          "with state=absent only the listed hashes are removed", changed=False)
-    client = module_glue.kata_client(module)
-    resource = PreventionResource(client, desired, state=params["state"], exclusive=params["exclusive"],
-                                  conflict_check=params["conflict_check"], verify_write=params["verify_write"],
-                                  diff=module._diff)
     label = kata_sensors.ALL_HOSTS_LABEL if option == "all_hosts" else "%s=%s" % (option, value)
     base = dict(target=label, conflicts={})
-    result = kata_sensors.run_selection(module, client, resource, option, value, selection, base)
-    client.close()
+    with module_glue.kata_client(module) as client:
+        resource = PreventionResource(client, desired, state=params["state"], exclusive=params["exclusive"],
+                                      conflict_check=params["conflict_check"], verify_write=params["verify_write"],
+                                      diff=module._diff)
+        result = kata_sensors.run_selection(module, client, resource, option, value, selection, base)
     module.exit_json(**result)
 
 

@@ -34,18 +34,7 @@ description:
   - Prevention works only on Windows agents; a host whose sensor record names another operating system fails
     as a target before any request to its settings.
   - See C(docs/gitops.md) for the pipeline around it (drift reports as JUnit XML and Markdown).
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-  - kaspersky.edr.kata.fleet
-attributes:
-  check_mode:
-    support: full
-    description: Reads every target's list and reports the drift per target; never sends a C(POST) or C(DELETE).
-  diff_mode:
-    support: full
-    description: One diff per target that differs, one rule per line.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.kata, kaspersky.edr.kata.fleet]
 options:
   policy:
     description:
@@ -70,6 +59,13 @@ options:
         "Concurrent change detected". See O(kaspersky.edr.kata_prevention#module:verify_write).
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reads every target's list and reports the drift per target; never sends a C(POST) or C(DELETE).
+  diff_mode:
+    support: full
+    details: One diff per target that differs, one rule per line.
 notes:
   - Hashes are compared case-insensitively; rules that stay are written back exactly as read (their C(name) and
     any unknown field kept).
@@ -77,6 +73,8 @@ notes:
     warning.
 seealso:
   - module: kaspersky.edr.kata_prevention
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
@@ -203,12 +201,12 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_poli
     run_policy,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.fleet_spec(selection=False),
+        connection_options.kata_connection_spec(), kata_sensors.fleet_spec(selection=False),
         policy=dict(type="dict", required=True),
         groups=dict(type="dict"),
         verify_write=dict(type="bool", default=True),
@@ -223,14 +221,13 @@ def main():
         parsed = parse_policy(params["policy"], params["groups"])
     except (kata_sensors.FleetInputError, PolicyError) as exc:
         module.fail_json(msg=str(exc), changed=False)
-    client = module_glue.kata_client(module)
     try:
-        result = run_policy(module, client, parsed, params["groups"])
+        with module_glue.kata_client(module) as client:
+            result = run_policy(module, client, parsed, params["groups"])
     except PolicyError as exc:
         module.fail_json(msg=str(exc), changed=False)
     except ApiError as exc:
         module_glue.fail_from(module, exc, changed=False)
-    client.close()
     module.exit_json(**result)
 
 

@@ -24,18 +24,7 @@ description:
     filter with a seed to get a stable O(task_id) for GitOps-style re-runs.
   - The creating request is never repeated blindly. When it fails in a way that leaves open whether
     the Central Node received it, the module reads the task back and reports what it finds.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-  - kaspersky.edr.kata.sensor
-attributes:
-  check_mode:
-    support: full
-    description: Reads the task (and resolves the host) but neither creates nor deletes anything.
-  diff_mode:
-    support: full
-    description: Shows the task settings before and after.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.kata, kaspersky.edr.kata.sensor]
 options:
   state:
     description:
@@ -92,6 +81,13 @@ options:
       - Seconds between two polls with O(wait=true). Greater than 0 and at most 3600.
     type: float
     default: 5
+attributes:
+  check_mode:
+    support: full
+    details: Reads the task (and resolves the host) but neither creates nor deletes anything.
+  diff_mode:
+    support: full
+    details: Shows the task settings before and after.
 notes:
   - The shape of the C(GET tasks/<task_id>) answer is not documented by the vendor. The module accepts the
     settings under C(task), C(settings) or at the top level, with or without a C(response) wrapper, and
@@ -102,6 +98,8 @@ seealso:
   - module: kaspersky.edr.kata_sensor_info
   - plugin: kaspersky.edr.task_uuid
     plugin_type: filter
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
@@ -188,13 +186,13 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.kata_tasks import (
     TaskResource,
     validate_options,
 )
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(), kata_sensors.sensor_selection_spec(),
+        connection_options.kata_connection_spec(), kata_sensors.sensor_selection_spec(),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         task_id=dict(type="str"),
         executable=dict(type="str"),
@@ -222,15 +220,14 @@ def main():
         validate_options(params)
     except TaskOptionError as exc:
         module.fail_json(msg=str(exc))
-    client = module_glue.kata_client(module)
-    resource = TaskResource(client, params)
-    if resource.present:
-        option = next(name for name in kata_sensors.SENSOR_OPTIONS if params[name] is not None)
-        resolve = kata_sensors.resolver(client, option, params[option])
-    else:
-        resolve = resource.task_target
-    result = run_single(module, resource, resolve, dict(task_id=resource.task_id))
-    client.close()
+    with module_glue.kata_client(module) as client:
+        resource = TaskResource(client, params)
+        if resource.present:
+            option = next(name for name in kata_sensors.SENSOR_OPTIONS if params[name] is not None)
+            resolve = kata_sensors.resolver(client, option, params[option])
+        else:
+            resolve = resource.task_target
+        result = run_single(module, resource, resolve, dict(task_id=resource.task_id))
     module.exit_json(**result)
 
 

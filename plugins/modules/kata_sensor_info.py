@@ -17,17 +17,7 @@ description:
     or sensor ID.
   - Optionally adds each host's current network isolation and prevention settings.
   - Never changes anything.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads, so check mode behaves like a normal run.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.attributes.info_module, kaspersky.edr.kata]
 options:
   sensor_id:
     description:
@@ -48,6 +38,8 @@ options:
     elements: str
     choices: [network_isolation, prevention]
     default: []
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
@@ -113,12 +105,12 @@ count:
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.kata_connection_spec(),
+        connection_options.kata_connection_spec(),
         sensor_id=dict(type="str"),
         hostname=dict(type="str"),
         ip=dict(type="str"),
@@ -135,11 +127,9 @@ def main():
             params["ip"] = clean_selector("ip", params["ip"])
         except ConfigurationError as exc:
             module.fail_json(msg=str(exc))
-    client = module_glue.kata_client(module)
-    with module_glue.api_errors(module, changed=False):
+    with module_glue.kata_client(module) as client, module_glue.api_errors(module, changed=False):
         sensors = kata_sensors.list_with_settings(client, params["include_settings"], sensor_id=params["sensor_id"],
                                                   hostname=params["hostname"], ip=params["ip"])
-    client.close()
     module.exit_json(changed=False, sensors=sensors, count=len(sensors))
 
 

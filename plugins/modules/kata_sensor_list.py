@@ -19,17 +19,9 @@ description:
     filters and settings use M(kaspersky.edr.kata_sensor_info).
   - The connection options are those of the other modules, with the same E(KATA_*) environment variables, read
     on the controller; C(module_defaults) of C(group/kaspersky.edr.kata) apply.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.attributes.info_module, kaspersky.edr.kata]
 author:
   - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.kata
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Reports no differences.
 """
 
 EXAMPLES = r"""

@@ -24,17 +24,7 @@ description:
   - Idempotent - when the host already has a pending (not handled) incident with the same O(task) and
     O(params), nothing is created and its ID is returned. Use O(force) to queue the response again.
   - The module speaks the KSC OpenAPI wire protocol with C(requests); the vendor's KlAkOAPI package is not needed.
-author:
-  - kaspersky.edr contributors (@kaspersky-edr-community)
-extends_documentation_fragment:
-  - kaspersky.edr.ksc
-attributes:
-  check_mode:
-    support: full
-    description: Logs in, resolves the host and looks for a pending incident, but creates nothing.
-  diff_mode:
-    support: full
-    description: Shows the incident body that is (or would be) queued.
+extends_documentation_fragment: [kaspersky.edr.attributes, kaspersky.edr.ksc]
 options:
   target_host:
     description:
@@ -94,6 +84,15 @@ options:
       - Create the incident even when the host already has a pending incident with the same task and params.
     type: bool
     default: false
+attributes:
+  check_mode:
+    support: full
+    details: Logs in, resolves the host and looks for a pending incident, but creates nothing.
+  diff_mode:
+    support: full
+    details: Shows the incident body that is (or would be) queued.
+author:
+  - kaspersky.edr contributors (@kaspersky-edr-community)
 """
 
 EXAMPLES = r"""
@@ -213,13 +212,13 @@ from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incident_body im
     validate_params,
 )
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incidents import IncidentResource
-from ansible_collections.kaspersky.edr.plugins.module_utils import module_glue
+from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import run_single
 
 
 def argument_spec():
     return module_glue.module_spec(
-        module_glue.ksc_connection_spec(),
+        connection_options.ksc_connection_spec(),
         target_host=dict(type="str"),
         target_hostname=dict(type="str"),
         task=dict(type="str", required=True, choices=list(TASKS)),
@@ -259,14 +258,11 @@ def main():
                                     required_one_of=[("target_host", "target_hostname")])
     params = module.params
     task_params = validate_input(module)
-    client = module_glue.ksc_client(module)
     response = Response(params["task"], task_params, params["incident_area"], params["severity"])
-    resource = IncidentResource(client, response, force=params["force"], diff=module._diff)
-    try:
+    with module_glue.ksc_client(module) as client:
+        resource = IncidentResource(client, response, force=params["force"], diff=module._diff)
         result = run_single(module, resource, resource.resolver(params["target_host"], params["target_hostname"]),
                             resource.base_result())
-    finally:
-        client.close()
     module.exit_json(**result)
 
 

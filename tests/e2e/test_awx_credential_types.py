@@ -141,13 +141,13 @@ def test_credential_type_structure(path):
 
 
 def test_kata_injector_sets_exactly_the_module_env_fallbacks():
-    from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import kata_connection_spec
+    from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import kata_connection_spec
 
     assert sorted(load(KATA_TYPE)["injectors"]["env"]) == connection_env_vars(kata_connection_spec())
 
 
 def test_ksc_injector_sets_exactly_the_module_env_fallbacks():
-    from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import ksc_connection_spec
+    from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import ksc_connection_spec
 
     assert sorted(load(KSC_TYPE)["injectors"]["env"]) == connection_env_vars(ksc_connection_spec())
 

@@ -12,7 +12,7 @@ import pytest
 
 def test_sensor_list_connection_from_options_then_environment(tmp_path):
     from ansible_collections.kaspersky.edr.plugins.action.kata_sensor_list import connection
-    from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
+    from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ConfigurationError
 
     cert = tmp_path / "client.pem"
     cert.write_text("x")
@@ -25,7 +25,7 @@ def test_sensor_list_connection_from_options_then_environment(tmp_path):
         connection({"kata_port": "many"}, environ)
     with pytest.raises(ConfigurationError, match="does not take sensor_id"):
         connection({"sensor_id": "x"}, environ)
-    # The modules' range checks (module_glue.connection_problems), not a copy of them.
+    # The modules' checks (connection_options), not a copy of them.
     with pytest.raises(ConfigurationError, match=r"kata_port must be 1\.\.65535"):
         connection({"kata_port": 70000}, environ)
     with pytest.raises(ConfigurationError, match=r"retries must be 0\.\.10"):

@@ -8,15 +8,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import warnings
 
 import pytest
+import urllib3
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
-    ApiError,
-    ConfigurationError,
-    HttpClient,
-    parse_retry_after,
+from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import (
+    check_request_timeout,
+    check_retries,
 )
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import HttpClient, parse_retry_after
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.tests.client_factory import client_factory
 from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID
 from ansible_collections.kaspersky.edr.tests.fakes.pki import CLIENT_KEY_PASSPHRASE
@@ -183,8 +185,6 @@ def test_connection_refused_is_named(pki_paths, sleeps):
 
 
 @pytest.mark.parametrize("option,value,expected", [
-    ("timeout", 0, "request_timeout"),
-    ("retries", -1, "retries"),
     ("ca_path", "/nonexistent/ca.pem", "ca_path"),
     ("client_cert", "/nonexistent/client.pem", "client_cert"),
 ])
@@ -192,6 +192,37 @@ def test_bad_configuration_fails_before_requests(make_client, option, value, exp
     with pytest.raises(ConfigurationError) as info:
         make_client(**{option: value})
     assert expected in str(info.value)
+
+
+# request_timeout and retries are checked with the other connection options (connection_options), before the
+# client that gets them is built.
+@pytest.mark.parametrize("check,value,expected", [
+    (check_request_timeout, 0, "request_timeout"),
+    (check_retries, -1, "retries"),
+])
+def test_bad_timeout_or_retries_fail_before_a_client_is_built(check, value, expected):
+    with pytest.raises(ConfigurationError) as info:
+        check(value)
+    assert expected in str(info.value)
+
+
+def test_validate_certs_false_leaves_the_process_warning_filters_alone(make_client, central_node, pki_paths):
+    """The InsecureRequestWarning is left out for the client's own pool only (the module warns once, readably):
+    the inventory and action plugins run in the controller process, where other code keeps its warnings."""
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert make_client(validate_certs=False, ca_path=None, warn=lambda text: None).request("GET", SENSORS).ok
+    assert [item for item in caught if issubclass(item.category, urllib3.exceptions.InsecureRequestWarning)] == []
+    assert warnings.filters == filters
+    # Any other unverified urllib3 pool of the process still warns.
+    other = urllib3.HTTPSConnectionPool("127.0.0.1", central_node.port, cert_reqs="CERT_NONE",
+                                        cert_file=pki_paths["client"], key_file=pki_paths["client_key"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        other.request("GET", "/kata/response_api/v1/%s/sensors" % DEFAULT_EXTERNAL_SYSTEM_ID)
+    other.close()
+    assert [item for item in caught if issubclass(item.category, urllib3.exceptions.InsecureRequestWarning)]
 
 
 @pytest.mark.parametrize("header,expected", [

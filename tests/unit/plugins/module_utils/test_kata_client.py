@@ -9,7 +9,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import kata_settings
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     KataClient,
     SensorNotFound,
@@ -130,5 +131,5 @@ def test_bad_connection_settings(kwargs, expected, pki_paths):
                    client_cert=pki_paths["client"], client_key=pki_paths["client_key"])
     options.update(kwargs)
     with pytest.raises(ConfigurationError) as info:
-        KataClient(**options)
+        KataClient(**kata_settings(options))
     assert expected in str(info.value)

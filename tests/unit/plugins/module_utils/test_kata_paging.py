@@ -15,15 +15,12 @@ import json
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
-    ApiError,
-    ConfigurationError,
-    HttpClient,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import check_page_size, kata_settings
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import HttpClient
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     DEFAULT_MAX_PAGES,
     KataClient,
-    check_page_size,
     continuation_token,
 )
 
@@ -224,9 +221,9 @@ def test_kata_client_checks_page_size_and_max_pages_before_any_request(pki_paths
     common = dict(kata_host="127.0.0.1", external_system_id="x", client_cert=pki_paths["client"],
                   client_key=pki_paths["client_key"])
     with pytest.raises(ConfigurationError, match="page_size"):
-        KataClient(page_size=0, **common)
+        KataClient(**kata_settings(dict(common, page_size=0)))
     with pytest.raises(ConfigurationError, match="max_pages"):
         KataClient(max_pages=0, **common)
-    client = KataClient(page_size=100, max_pages=3, **common)
+    client = KataClient(max_pages=3, **kata_settings(dict(common, page_size=100)))
     assert (client.page_size, client.max_pages) == (100, 3)
     client.close()

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_prevention_model as kp
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, Closing
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import read_settings
 from ansible_collections.kaspersky.edr.plugins.modules import kata_prevention as module_under_test
 # tests/inprocess.py needs ansible.module_utils.testing (ansible-core 2.19+): without it this import fails the
@@ -240,7 +240,7 @@ def test_diff_hides_a_name_that_is_the_hash_itself():
 
 
 # ---- the module with a stub client -----------------------------------------------------------------
-class StubClient:
+class StubClient(Closing):
     """Records calls; prevention lists keyed by lower-case sensor ID ('all' for all hosts)."""
 
     def __init__(self, lists=None, sensors=None, post_error=None):

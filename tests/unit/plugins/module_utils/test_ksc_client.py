@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kaspersky.edr contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The KSC OpenAPI client (module_utils/ksc.py) against the fake KSC over real HTTPS."""
+"""The KSC OpenAPI client (module_utils/ksc.py, ksc_protocol.py) against the fake KSC over real HTTPS."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,21 +13,22 @@ import json
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.connection_options import ksc_settings
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc import (
     HostNotFound,
     KscAuthError,
     KscClient,
+    hostname_filter,
+)
+from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_protocol import (
     KscError,
     filter_string,
-    hostname_filter,
-    param_binary,
     param_datetime,
-    param_long,
-    param_params,
     unwrap_value,
 )
 from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, make_host
+from ansible_collections.kaspersky.edr.tests.ksc_fixtures import param_binary, param_long, param_params
 
 
 # ---- pure helpers ---------------------------------------------------------------------------
@@ -66,11 +67,12 @@ def test_hostname_filter_covers_display_dns_and_fqdn():
 
 def test_configuration_is_checked_before_anything_is_sent():
     with pytest.raises(ConfigurationError, match="ksc_host"):
-        KscClient("https://ksc.example.com", "u", "p")
+        KscClient(**ksc_settings(dict(ksc_host="https://ksc.example.com", ksc_username="u", ksc_password="p")))
     with pytest.raises(ConfigurationError, match="ksc_password"):
-        KscClient("ksc.example.com", "u", "")
+        KscClient(**ksc_settings(dict(ksc_host="ksc.example.com", ksc_username="u", ksc_password="")))
     with pytest.raises(ConfigurationError, match="ksc_port"):
-        KscClient("ksc.example.com", "u", "p", ksc_port=70000)
+        KscClient(**ksc_settings(dict(ksc_host="ksc.example.com", ksc_username="u", ksc_password="p",
+                                      ksc_port=70000)))
 
 
 # ---- login ----------------------------------------------------------------------------------

@@ -15,11 +15,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import (
-    RETRY_STATUSES,
-    ApiError,
-    HttpClient,
-)
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import RETRY_STATUSES, HttpClient
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError
 
 TASK_ID = "7d3c1f0e-2b4a-4c5d-8e6f-0a1b2c3d4e5f"
 ISOLATION = {"autoTurnoffTimeoutInSec": 7200, "excludedRules": []}

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import KataClient
 from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, FakeCentralNode
 
