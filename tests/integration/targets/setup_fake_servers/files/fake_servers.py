@@ -4,7 +4,9 @@
 """Start or stop the fake Central Node and the fake KSC for one integration target.
 
 ``start`` runs both fakes (``tests/fakes``) in one background process on 127.0.0.1 (free ports),
-waits until both answer, prints their connection settings as JSON and returns. The background
+waits until both answer, prints their connection settings as JSON and returns. Their request logs are
+also served as JSON over plain HTTP on 127.0.0.1 (``<log_url>kata``, ``<log_url>ksc``), so a playbook reads
+them with ``lookup('ansible.builtin.url')`` in the controller process, without a client certificate. The background
 process stops on ``stop``, on SIGTERM, when the ``ansible-playbook`` process that started it is
 gone (so a failed or interrupted run leaves nothing behind), or after ``--max-lifetime`` seconds.
 
@@ -24,6 +26,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 INFO = "fake_servers.json"
@@ -113,6 +116,29 @@ def answers(url, context):
         return False
 
 
+def serve_logs(fakes_by_name):
+    """A plain HTTP server on 127.0.0.1 answering ``GET /<name>`` with that fake's request log."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # pylint: disable=invalid-name
+            fake = fakes_by_name.get(self.path.strip("/"))
+            body = json.dumps(fake.log() if fake else {"error": "unknown fake"}).encode("utf-8")
+            self.send_response(200 if fake else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="fake-logs", daemon=True).start()
+    return server
+
+
 def serve(args, fakes, watch_pid):
     pki = fakes["pki"].generate(os.path.join(args.state_dir, "pki"))
     kata = fakes["central_node"].FakeCentralNode(pki, sensors=args.sensors,
@@ -127,10 +153,12 @@ def serve(args, fakes, watch_pid):
         if time.time() > deadline:
             raise SystemExit("fake_servers: the fakes do not answer")
         time.sleep(0.1)
+    logs = serve_logs({"kata": kata, "ksc": ksc})
     stopping = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     info = {
         "pid": os.getpid(), "watch_pid": watch_pid, "state_dir": args.state_dir,
+        "log_url": "http://127.0.0.1:%d/" % logs.server_address[1],
         "kata": {"kata_host": kata.host, "kata_port": kata.port,
                  "external_system_id": sorted(kata.external_system_ids)[0], "client_cert": pki["client"],
                  "client_key": pki["client_key"], "ca_path": pki["ca"], "control": kata.url + "/_fake/",
@@ -156,6 +184,8 @@ def serve(args, fakes, watch_pid):
             reason = "ansible-playbook %d is gone" % watch_pid
             break
         time.sleep(0.5)
+    logs.shutdown()
+    logs.server_close()
     kata.stop()
     ksc.stop()
     print("fake_servers: stopped (%s)" % reason)
