@@ -99,11 +99,16 @@ def playbook_pid():
 
 
 def alive(pid):
+    """True while the process runs; a zombie (not yet reaped, as under a container's minimal init) is gone."""
     try:
         os.kill(pid, 0)
     except OSError as exc:
         return exc.errno == errno.EPERM
-    return True
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (IOError, OSError, IndexError):
+        return True
 
 
 def answers(url, context):
@@ -183,12 +188,10 @@ def serve(args, fakes, watch_pid):
         if watch_pid and not alive(watch_pid):
             reason = "ansible-playbook %d is gone" % watch_pid
             break
-        time.sleep(0.5)
-    logs.shutdown()
-    logs.server_close()
-    kata.stop()
-    ksc.stop()
-    print("fake_servers: stopped (%s)" % reason)
+        time.sleep(0.2)
+    # No shutdown() of the servers (each waits for its loop's next poll): the caller exits the process at once,
+    # which closes every socket; the connection info goes first, so `stop` returns when the process is gone.
+    print("fake_servers: stopping (%s)" % reason)
     try:
         os.remove(path)
     except OSError:
@@ -253,7 +256,7 @@ def stop(args):
     except OSError:
         pass
     deadline = time.time() + 15
-    while alive(pid) and os.path.exists(info_path) and time.time() < deadline:
+    while alive(pid) and time.time() < deadline:
         time.sleep(0.05)
     if os.path.exists(info_path):
         os.remove(info_path)
