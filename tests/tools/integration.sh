@@ -7,6 +7,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 python="${PYTHON:-$repo/.venv/bin/python}"
+case "$python" in /*) ;; *) python="$PWD/$python" ;; esac
 bin="$(dirname "$python")"
 
 # ansible-test bootstraps pip in its venvs from a downloaded get-pip script; the download
@@ -30,7 +31,7 @@ dest="$work/ansible_collections/kaspersky/edr"
 mkdir -p "$dest"
 tar -C "$repo" \
   --exclude=./.git --exclude=./.venv --exclude=./.venv-demo --exclude=./.matrix --exclude=./build --exclude=./.demo --exclude=./tests/output \
-  --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.tar.gz' -cf - . | tar -C "$dest" -xf -
+  --exclude=__pycache__ --exclude=.pytest_cache --exclude=.hypothesis --exclude='*.tar.gz' -cf - . | tar -C "$dest" -xf -
 # ansible-test lists a collection's files with git when it is a repository; give the copy one.
 git -C "$dest" init -q && git -C "$dest" add -A >/dev/null
 cd "$dest"
