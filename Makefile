@@ -79,6 +79,12 @@ sanity-second:
 	@if [ "$(TOOLCHAIN_CORE)" = "$(SANITY_SECOND_CORE)" ]; then echo "sanity: ansible-core $(SANITY_SECOND_CORE) is the toolchain's core, already checked"; \
 	else PYTHON="$$(tests/tools/core_venv.sh $(SANITY_SECOND_CORE))" tests/tools/sanity.sh; fi
 
+# ansible-test integration --venv on a copy under <tmp>/ansible_collections/kaspersky/edr (tests/integration/targets,
+# each against its own fake Central Node and fake KSC); prints its wall time. Extra arguments: INTEGRATION_ARGS=...
+.PHONY: integration
+integration: venv
+	PYTHON=$(BIN)/python tests/tools/integration.sh $(INTEGRATION_ARGS)
+
 lint: venv
 	tests/tools/lint.sh
 
