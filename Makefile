@@ -2,8 +2,9 @@
 #   make demo   starts the embedded fake Central Node and fake KSC and runs the real playbooks
 #               (installs only the runtime, ansible-core and cryptography into .venv-demo)
 #   make test   runs the whole test suite on the current stable core, ansible-core 2.21 on Python 3.12
-#               (unit, end-to-end, molecule, sanity on 2.21 and 2.19, lint, galaxy-importer,
-#               ansible-rulebook), and the unit and end-to-end tests of every other core in CI scope
+#               (pytest: unit, functional, end-to-end, molecule, galaxy-importer, ansible-rulebook;
+#               ansible-test units and integration; sanity on 2.21 and 2.19; lint), and the unit,
+#               functional and end-to-end tests of every other core in CI scope
 # make test-matrix runs the unit and end-to-end tests on every core the collection claims:
 # 2.16 to 2.19 on Python 3.11, 2.20 and 2.21 on 3.12, 2.22 on 3.13 (one venv each under .matrix/);
 # MATRIX_VERSIONS="2.16 2.22" picks versions. Pythons are found as pythonX.Y on PATH, else under pyenv.
@@ -46,7 +47,7 @@ $(DEMO_VENV)/.installed: requirements.txt tests/requirements-demo.txt
 demo: $(DEMO_VENV)/.installed
 	$(DEMO_VENV)/bin/python -m tests.demo
 
-test: venv pytest sanity lint changelog-lint matrix-ci
+test: venv pytest units integration sanity lint changelog-lint matrix-ci
 	@echo "make test: all checks passed (toolchain: ansible-core $(TOOLCHAIN_CORE))"
 
 test-matrix:

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import SETTINGS_ISOLATION
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_isolation_model import plan_isolation
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import require_windows

@@ -31,7 +31,7 @@ __metaclass__ = type
 import threading
 import time
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, SETTINGS_PREVENTION
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_model import (
     Plan,
@@ -234,6 +234,7 @@ class PreventionResource:
         conflicts = find_conflicts(plan.added, others)
         result["conflicts"] = conflicts
         if conflicts and self.conflict_check == "fail":
+            result["changed"] = False
             raise TargetFailed(conflict_message(result["target"], all_hosts, conflicts), result)
         if conflicts:
             result["warnings"].append(conflict_message(result["target"], all_hosts, conflicts).replace(

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import (
     ALL_SENSORS,
     clean_selector,

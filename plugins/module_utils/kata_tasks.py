@@ -19,7 +19,7 @@ import re
 import time
 import uuid
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector, same_sensor_id, unwrap
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import SENSOR_OPTIONS
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import Target, TargetFailed

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_protocol import KscError
 from ansible_collections.kaspersky.edr.plugins.module_utils.ksc_incident_body import (
     build_body,

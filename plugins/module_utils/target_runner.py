@@ -41,7 +41,7 @@ __metaclass__ = type
 import threading
 import time
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError, ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.module_glue import fail_from
 
 # Without the ``results`` option a fleet lists every target up to this size, and above it only the

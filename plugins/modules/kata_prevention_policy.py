@@ -194,7 +194,7 @@ diff:
   elements: dict
 """
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ApiError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_prevention_policy import (
     PolicyError,
     parse_policy,

@@ -102,7 +102,7 @@ count:
   sample: 3
 """
 
-from ansible_collections.kaspersky.edr.plugins.module_utils.http_client import ConfigurationError
+from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ConfigurationError
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector
 from ansible_collections.kaspersky.edr.plugins.module_utils import kata_sensors
 from ansible_collections.kaspersky.edr.plugins.module_utils import connection_options, module_glue

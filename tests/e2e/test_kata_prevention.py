@@ -196,6 +196,7 @@ def test_all_hosts_conflict_fails_before_any_write_naming_hosts_and_hashes(run_p
     assert run.rc != 0 or run.failed("to all"), run
     result = run.result("to all")
     assert run.failed("to all")
+    assert result["changed"] is False, result
     message = result["msg"]
     for needle in (H, M, s2["host"], s3["host"], s2["sensorId"]):
         assert needle in message, message
@@ -217,6 +218,7 @@ def test_single_host_conflict_with_all_hosts_fails_before_any_write(run_playbook
     central_node.set_prevention(sensor["sensorId"], [UI_RULE])
     run = run_playbook(tasks=[tolerant("to host", sensor_hostname=sensor["host"], hashes=[H.upper(), C])])
     assert run.failed("to host"), run
+    assert run.result("to host")["changed"] is False
     message = run.result("to host")["msg"]
     assert H in message and sensor["host"] in message and "all hosts" in message
     assert C not in message
