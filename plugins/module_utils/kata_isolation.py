@@ -29,9 +29,9 @@ class IsolationResource:
         self.diff = diff
 
     def read(self, target, result):
-        result.update(changed=False, sensor_id=target.sensor_id)
+        result.update(changed=False, sensor_id=target.api_id)
         require_windows(target, result)
-        return self.client.get_settings(target.sensor_id, SETTINGS_ISOLATION)
+        return self.client.get_settings(target.api_id, SETTINGS_ISOLATION)
 
     def plan(self, target, current, result):
         plan = plan_isolation(current, self.desired, self.state, self.force)
@@ -47,9 +47,9 @@ class IsolationResource:
             return
         try:
             if plan.after_api is None:
-                self.client.delete_settings(target.sensor_id, SETTINGS_ISOLATION)
+                self.client.delete_settings(target.api_id, SETTINGS_ISOLATION)
             else:
-                self.client.post_settings(target.sensor_id, SETTINGS_ISOLATION, plan.after_api)
+                self.client.post_settings(target.api_id, SETTINGS_ISOLATION, plan.after_api)
         except ApiError as exc:
             if not exc.may_have_been_applied:
                 raise

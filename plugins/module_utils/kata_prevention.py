@@ -99,7 +99,7 @@ class PreventionResource:
     @staticmethod
     def first_result(target):
         """The return values of a target before its list is read (what a failure reports)."""
-        return dict(changed=False, target=target.label, sensor_id=target.sensor_id, conflicts={}, warnings=[])
+        return dict(changed=False, target=target.label, sensor_id=target.api_id, conflicts={}, warnings=[])
 
     # ---- reads -----------------------------------------------------------------------------
     def read_list(self, sensor_id, result):
@@ -149,9 +149,9 @@ class PreventionResource:
         """The target's list; for ``all`` None when the Central Node refuses to read it."""
         result.update(self.first_result(target))
         require_windows(target, result)
-        if target.sensor_id == ALL_SENSORS:
+        if target.api_id == ALL_SENSORS:
             return self.read_all_hosts(result)
-        return self.read_list(target.sensor_id, result)
+        return self.read_list(target.api_id, result)
 
     def plan(self, target, current, result):
         """The plan and its return values; a plan that adds hashes is checked for conflicts here (reads only)."""
@@ -162,7 +162,7 @@ class PreventionResource:
                 result["warnings"].append("Removing a prevention object of unknown shape from %s (exclusive mode): %s"
                                           % (target.label, describe_object(obj)))
             if plan.added and self.conflict_check != "skip":
-                self._check_conflicts(plan, target.sensor_id == ALL_SENSORS, result)
+                self._check_conflicts(plan, target.api_id == ALL_SENSORS, result)
         return plan
 
     def plan_unknown(self, target, result):
@@ -189,7 +189,7 @@ class PreventionResource:
                                "read." % ("remove hashes from" if self.state == "absent" else "add hashes to",
                                           result["target"], self.all_hosts_error), result, self.all_hosts_error)
         try:
-            self._write(target.sensor_id, plan.after, result, first=True)
+            self._write(target.api_id, plan.after, result, first=True)
         except TargetFailed as exc:
             if exc.api_error is None or not exc.api_error.may_have_been_applied:
                 raise
@@ -207,7 +207,7 @@ class PreventionResource:
     def _settle_unknown_write(self, target, plan, result, failure):
         error = failure.api_error
         try:
-            now = self.read_list(target.sensor_id, result)
+            now = self.read_list(target.api_id, result)
         except (ApiError, TargetFailed) as exc:
             result["changed"] = True  # unknown: it may have been written
             raise TargetFailed("Writing the prevention list of %s failed without a clear answer (%s), and reading it "
@@ -261,7 +261,7 @@ class PreventionResource:
         for attempt in range(MAX_REMERGES + 1):
             self.sleep(settle if attempt else first_wait)
             try:
-                now = self.read_list(target.sensor_id, result)
+                now = self.read_list(target.api_id, result)
             except ApiError as exc:
                 raise TargetFailed("The prevention list of %s was written, but reading it back to verify it failed "
                                    "(run again to check; verify_write=false skips the read-back): %s"
@@ -275,7 +275,7 @@ class PreventionResource:
                 break
             # Another writer replaced the list after this run read it: merge the change again onto it.
             result["remerged"] = attempt + 1
-            self._write(target.sensor_id, again.after, result, first=False)
+            self._write(target.api_id, again.after, result, first=False)
         raise TargetFailed("Concurrent change detected on %s: another writer replaced the prevention list %d times "
                            "while this run wrote it, and the list read back still lacks this run's change (missing: "
                            "%s; still present: %s). Run again, and serialize writers to one host (throttle: 1 or "

@@ -193,14 +193,14 @@ class PolicyResource(PreventionResource):
         self.desired_by_id = desired or {}
 
     def desired_of(self, target):
-        found = self.desired_by_id.get(sensor_key(target.sensor_id))
+        found = self.desired_by_id.get(sensor_key(target.api_id))
         return target.hashes if found is None else found
 
 
 # ---- 4. conflicts and the order of the writes ------------------------------------------------
 def outside_conflicts(resource, client, targets, added, sensors):
     """``{hash: [host, ...]}``: hashes ``all`` adds that a host outside the policy blocks (reads those hosts)."""
-    listed = set(sensor_key(target.sensor_id) for target in targets)
+    listed = set(sensor_key(target.api_id) for target in targets)
     if sensors is None:
         sensors = client.list_sensors()
     # Hosts known not to run Windows have no prevention list to read (prevention works only on Windows agents).
@@ -228,7 +228,7 @@ def order_writes(targets, plans, all_hosts_list=None):
     hashes: a host adding a hash that list blocks fails (``failed``), as the Central Node would refuse it.
     """
     order = WriteOrder()
-    all_target = next((target for target in targets if target.sensor_id == ALL_SENSORS), None)
+    all_target = next((target for target in targets if target.api_id == ALL_SENSORS), None)
     all_plan = plans.get(all_target) if all_target is not None else None
     gained = set(all_plan["added"]) if all_plan else set()
     given_up = set(all_plan["removed"]) if all_plan else set()
@@ -269,8 +269,8 @@ def merge_removal_step(first, final):
 # ---- the run ----------------------------------------------------------------------------------
 def target_entry(target, outcome):
     """One entry of ``targets``: the target as the policy named it, its changes and its end state."""
-    entry = dict(target=ALL_KEY if target.sensor_id == ALL_SENSORS else target.given, label=target.label,
-                 sensor_id=target.sensor_id, policy_keys=list(target.keys), added=outcome.get("added", []),
+    entry = dict(target=ALL_KEY if target.api_id == ALL_SENSORS else target.given, label=target.label,
+                 sensor_id=target.api_id, policy_keys=list(target.keys), added=outcome.get("added", []),
                  removed=outcome.get("removed", []), unchanged=len(outcome.get("unchanged", [])),
                  hashes=outcome.get("hashes", []), changed=bool(outcome.get("changed")),
                  failed=bool(outcome.get("failed")))
@@ -315,7 +315,7 @@ class PolicyRun:
     def check_conflicts(self):
         """The write order; targets whose change the Central Node would refuse are failed here."""
         planned = [target for target in self.targets if not self.failed(target)]
-        all_target = next((target for target in self.targets if target.sensor_id == ALL_SENSORS), None)
+        all_target = next((target for target in self.targets if target.api_id == ALL_SENSORS), None)
         all_hosts_list = None
         if all_target is None and any(self.outcomes[target].get("added") for target in planned):
             all_hosts_list = self.resource.all_hosts_list()
@@ -345,7 +345,7 @@ class PolicyRun:
         swaps = order.removals
         removal = PolicyResource(self.client, verify_write=self.resource.verify_write, diff=self.resource.diff,
                                  state="absent", exclusive=False, desired=dict(
-                                     (sensor_key(target.sensor_id), hashes) for target, hashes in swaps.items()))
+                                     (sensor_key(target.api_id), hashes) for target, hashes in swaps.items()))
         steps = []
         for target in order.first:
             if target in swaps:

@@ -239,7 +239,7 @@ def _unique(targets):
     """The targets without repeats; sensor IDs compare case-insensitively (the API shows both cases)."""
     kept, seen = [], set()
     for target in targets:
-        key = sensor_key(target.sensor_id)
+        key = sensor_key(target.api_id)
         if key not in seen:
             seen.add(key)
             kept.append(target)

@@ -252,7 +252,7 @@ class TaskResource:
     def read(self, target, result):
         result.update(changed=False, task_id=self.task_id, warnings=[])
         if self.present:
-            result["sensor_id"] = target.sensor_id
+            result["sensor_id"] = target.api_id
         if self.present and self.params["task_id"] is None:
             return None
         return self.get_task(self.task_id)
@@ -266,11 +266,11 @@ class TaskResource:
             self.describe(result, None)
             return plan
         if view is not None:
-            differences, unknown = compare_settings(view, self.wanted, target.sensor_id)
+            differences, unknown = compare_settings(view, self.wanted, target.api_id)
             if differences:
                 raise TargetFailed(describe_differences(self.task_id, differences), self.describe(
                     dict(changed=False, differences=[dict(option=o, task=h, requested=w) for o, h, w in differences]),
-                    view, **self.extra(target.sensor_id)))
+                    view, **self.extra(target.api_id)))
             if unknown:
                 result["warnings"].append("The Central Node's view of task %s does not show %s; these settings could "
                                           "not be compared and the existing task was kept."
@@ -297,12 +297,12 @@ class TaskResource:
                 # Deleted by someone else between our read and our delete.
                 result.update(changed=False, diff=dict(before={}, after={}))
             return False
-        self.create(target.sensor_id, result)
+        self.create(target.api_id, result)
         return True
 
     def verify(self, target, plan, result, elapsed, since_write):
         """The created task read back (and, with ``wait``, waited for)."""
-        extra = self.extra(target.sensor_id)
+        extra = self.extra(target.api_id)
         try:
             view = self.get_task(self.task_id)
         except ApiError as exc:

@@ -77,8 +77,8 @@ class IncidentResource:
 
     # ---- the target_runner protocol ----------------------------------------------------------
     def read(self, target, result):
-        result.update(self.base_result(), host=target.record, target_host=target.sensor_id, warnings=[])
-        return None if self.force else find_pending(self.client, target.sensor_id, self.response.task, self.response.params)
+        result.update(self.base_result(), host=target.record, target_host=target.api_id, warnings=[])
+        return None if self.force else find_pending(self.client, target.api_id, self.response.task, self.response.params)
 
     def plan(self, target, found, result):
         if found is not None:
@@ -87,13 +87,13 @@ class IncidentResource:
                           task_name_hint=task_name_hint(plan.body.get("responseEventIncidentArea") or self.response.area,
                                                         self.response.task))
             return plan
-        plan = IncidentPlan(True, build_body(target.sensor_id, self.response.task, self.response.params,
+        plan = IncidentPlan(True, build_body(target.api_id, self.response.task, self.response.params,
                                              self.response.area))
         result.update(changed=True, body=plan.body)
         if self.diff:
             result["diff"] = {"before": "", "after": json.dumps(plan.body, indent=2, sort_keys=False) + "\n",
-                              "before_header": "pending responses on %s" % target.sensor_id,
-                              "after_header": "new incident on %s" % target.sensor_id}
+                              "before_header": "pending responses on %s" % target.api_id,
+                              "after_header": "new incident on %s" % target.api_id}
         return plan
 
     def apply(self, target, plan, result):
@@ -105,13 +105,13 @@ class IncidentResource:
         ``marked_not_handled`` says it was sent.
         """
         if plan.changed:
-            result["incident_id"] = self.create(target.sensor_id, plan.body, result)
+            result["incident_id"] = self.create(target.api_id, plan.body, result)
             return
         incident_id = incident_id_of(plan.pending)
         if incident_id is None or plan.pending.get("KLINCDT_IS_HANDLED") is True:
             return
         try:
-            self.mark_not_handled(incident_id, target.sensor_id)
+            self.mark_not_handled(incident_id, target.api_id)
         except ApiError as exc:
             raise TargetFailed("Pending incident %d already queues this response, but marking it not handled again "
                                "(as the vendor's sequence does after AddIncident) failed: %s" % (incident_id, exc),

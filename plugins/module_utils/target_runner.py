@@ -51,11 +51,12 @@ RESULTS_ALL_UP_TO = 100
 
 
 class Target:
-    """One target of a run: its ID (a sensor ID, ``all`` for the all-hosts list, a KSC host ID), a readable
-    label, the input that named it and, when it was looked up, its record as the API listed it."""
+    """One target of a run: ``api_id``, what the API names it by (a sensor ID, ``all`` for the all-hosts list,
+    a KSC host ID, or None for a task that is named by its own ID), a readable label, the input that named it
+    and, when it was looked up, its record as the API listed it."""
 
-    def __init__(self, sensor_id, label, given, record=None):
-        self.sensor_id = sensor_id
+    def __init__(self, api_id, label, given, record=None):
+        self.api_id = api_id
         self.label = label
         self.given = given
         self.record = record
@@ -178,7 +179,7 @@ def target_outcome(target, result, error):
         api_error = error.api_error if isinstance(error, TargetFailed) else error
         if api_error is not None:
             outcome["api_error"] = api_error.to_dict()
-    outcome.update(target=target.label, sensor_id=target.sensor_id)
+    outcome.update(target=target.label, sensor_id=target.api_id)
     return outcome
 
 
