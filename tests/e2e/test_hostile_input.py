@@ -59,7 +59,7 @@ import pytest
 from ansible.module_utils.ansible_release import __version__ as CORE_VERSION
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.common.validation import check_type_int, check_type_list
+from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_list
 from ansible.module_utils.parsing.convert_bool import boolean
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -253,7 +253,7 @@ missing_files = one_of(
 nul_paths = listed(["/tmp/a\x00b", "\x00", "cert\x00.pem"])
 bad_external_ids = one_of(
     listed(["", ".", "..", "a/b", "a?b", "a#b", "a%2Fb", "%", "a b", " ", "\t", "a\nb", "a\u2028b",
-            "4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d/../x"]),
+            "4f0a1c2e-9b7d-4c3a-8e21-5d6f7a8b9c0d/../x", "a\x1bb"]),
     pairs(hostile_text, listed("/?#% \t\n"), lambda text, char: text + char + text),
 )
 
@@ -1083,7 +1083,14 @@ def check_expected_writes(fake, module, option, value, result, args):
     expected = expected_writes(module, option, value)
     if expected is None:
         return
-    if expected is REJECT or (expected is TASK_BODY and result.failed):
+    if expected is TASK_BODY and option == "executable" and not (as_ansible_str(value) or "").strip():
+        expected = REJECT   # no command to run
+    if expected is TASK_BODY and option == "start_now" and value is not None:
+        try:
+            check_type_bool(value)
+        except TypeError:
+            expected = REJECT
+    if expected is REJECT:
         assert_rejected(fake, result, option, args)
         return
     assert not result.failed, "%s=%r was refused: %r" % (option, value, result)
@@ -1097,9 +1104,9 @@ def check_fleet_writes(fake, module, option, value, result, args):
     """sensors / sensor_filter: the hosts reached get exactly the baseline body, nothing else is written."""
     if option not in ("sensors", "sensor_filter") or module not in ("kata_prevention", "kata_isolation"):
         return
-    if result.failed and nothing_sent(fake):
-        assert_names_option(result, option)
-        return
+    expected = expected_fleet(fake, option, value)
+    if expected is REJECT:
+        return assert_rejected(fake, result, option, args)
     written = list(fake.writes())
     reached = [entry["query"].get("sensor_id") for entry in written]
     assert set(sensor.lower() for sensor in reached) <= set(sensor.lower() for sensor in SERVER_SENSOR_IDS), \
@@ -1109,6 +1116,45 @@ def check_fleet_writes(fake, module, option, value, result, args):
     got = sorted((entry["method"], entry["query"]["sensor_id"].lower(), json.dumps(entry["json"], sort_keys=True))
                  for entry in written)
     assert got == baseline_writes(module, reached), "%s=%r wrote %r" % (option, value, got)
+    assert set(reached) == expected, "%s=%r reached %r, expected %r" % (option, value, reached, expected)
+
+
+def _fleet_entry(fake, item):
+    """One sensors entry: REJECT, the sensor ID it names (lower case), or None for a host the fake does not have."""
+    if isinstance(item, dict):
+        if len(item) != 1 or not set(item) <= {"sensor_id", "sensor_hostname", "sensor_ip"}:
+            return REJECT
+        (key, text), = item.items()
+    else:
+        key, text = "sensor_id", as_ansible_str(item)
+    if not isinstance(text, str) or not text.strip() or (key == "sensor_id" and text.strip().lower() == "all") \
+            or (key == "sensor_ip" and not is_ip(text)):
+        return REJECT
+    sensor = fake_sensor(fake, {"sensor_id": "sensorId", "sensor_hostname": "host", "sensor_ip": "ip"}[key],
+                         text.strip())
+    return sensor["sensorId"].lower() if sensor else None
+
+
+def expected_fleet(fake, option, value):
+    """sensors / sensor_filter: REJECT (refused before any request), or the set of sensor IDs (lower case) that
+    must be written: each entry or filter resolved against the fake's sensors (IDs in any case, host names and
+    IPs exact); an entry naming no host fails that host only."""
+    if option == "sensors":
+        try:
+            items = check_type_list(value)
+        except TypeError:
+            return REJECT
+        resolved = [_fleet_entry(fake, item) for item in items]
+        if REJECT in resolved:
+            return REJECT
+        return set(sensor for sensor in resolved if sensor)
+    if not isinstance(value, dict) or not set(value) <= {"hostname", "ip"} or any(
+            not isinstance(text, str) for text in value.values()) or ("ip" in value and not is_ip(value["ip"])):
+        return REJECT
+    # An empty host name filters nothing; a host name is compared as given, an IP without surrounding whitespace.
+    return set(sensor["sensorId"].lower() for sensor in fake.sensors
+               if all(sensor["host"] == text if key == "hostname" else sensor["ip"] == text.strip()
+                      for key, text in value.items() if text != ""))
 
 
 # ---- the oracles of accepted values ---------------------------------------------------------------
@@ -1573,6 +1619,10 @@ KNOWN_BUGS = [
      and value.strip() and value != value.strip(),
      "kata_run_process sends sensor_hostname with its surrounding whitespace (kata_isolation and kata_prevention "
      "strip it)"),
+    (("external_system_id",), lambda module, value: isinstance(value, str) and any(
+        unicodedata.category(char) == "Cc" and not char.isspace() and char != "\x00" for char in value),
+     "external_system_id with a control character that is not whitespace (ESC, BEL, ...) is sent, percent-encoded, "
+     "instead of being refused"),
     (("target_host", "target_hostname"), lambda module, value: value is None,
      "ksc_edr_response with target_hostname: null (and no target_host) searches KSC instead of refusing the task "
      "(required_one_of counts an option given as null)"),
