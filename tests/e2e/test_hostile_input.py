@@ -1254,7 +1254,10 @@ def oracle_retries(fake, module, option, value, result, args):
     request is sent exactly retries + 1 times."""
     oracle_baseline(fake, module, option, value, result, args)
     retries = as_ansible_int(value)
-    fake.reset(3) if hasattr(fake, "sensors") else fake.reset()
+    if hasattr(fake, "sensors"):
+        fake.reset(3)
+    else:
+        fake.reset()
     fake.add_fault(status=503, retry_after=0, times=100)
     again = run_module(module, args)
     fake.clear_faults()
