@@ -22,13 +22,10 @@ PHASE_LABELS = {"write": "W", "read": "R", "verify": "V"}
 Cell = collections.namedtuple("Cell", "fault module phase outcome rules_lost duplicates message")
 
 _cells = []
-_fault_order = []
 
 
 def record(fault, module, phase, outcome, rules_lost, duplicates, message=""):
     """One matrix cell: ``outcome`` is ``ok``, ``retried``, ``warned``, ``failed`` or ``TRACEBACK``."""
-    if fault not in _fault_order:
-        _fault_order.append(fault)
     _cells.append(Cell(fault, module, phase, outcome, rules_lost, duplicates, message))
 
 
@@ -52,8 +49,9 @@ def render_table(entries=None):
         return ""
     modules = [name for name in MODULES if any(cell.module == name for cell in entries)]
     modules += sorted(set(cell.module for cell in entries) - set(modules))
-    faults = [fault for fault in _fault_order if any(cell.fault == fault for cell in entries)]
-    faults += [fault for fault in dict.fromkeys(cell.fault for cell in entries) if fault not in faults]
+    # Rows in the order of the entries (not of the cells recorded so far: a run of a few cells must not reorder
+    # the table rendered from EXPECTED).
+    faults = list(dict.fromkeys(cell.fault for cell in entries))
     header = ["fault"] + modules + ["rules lost", "duplicates"]
     rows = []
     for fault in faults:

@@ -91,7 +91,8 @@ NO_ANSWER_KINDS = ("status", "drop", "slow")
 # ---- the expected outcome of every cell ------------------------------------------------------
 # One row per fault, one entry per module in fault_report.MODULES order; "W", "R", "V" as above.
 # Outcomes, all read from the fake's request log and the module's result:
-#   retried N               succeeded; the faulted request was sent N more times, identical, right after it
+#   retried N               succeeded; the faulted request was sent N more times, identical, right after it (after a
+#                           429 with Retry-After, that many seconds later: assert_waited_retry_after)
 #   failed                  failed with one line naming the cause; the faulted request was not repeated
 #   failed after read-back  the write was not repeated (a repeat could act twice); the client read the resource
 #                           back, found nothing, and failed saying to run again
@@ -233,6 +234,20 @@ def identical_run(log, index):
     while index + count < len(log) and same_request(log[index], log[index + count]):
         count += 1
     return count
+
+
+# How much longer than Retry-After the retry may take to arrive: the 429 answer, the client reading it and sending
+# the request again. Less than the client's first backoff (0.5 s), so waiting the backoff on top of Retry-After, or
+# instead of it, fails.
+RETRY_AFTER_SLACK = 0.45
+
+
+def assert_waited_retry_after(log, index, retry_after):
+    """The retry of a 429 arrived ``retry_after`` seconds after the faulted request (the fake's arrival times, so
+    the client's sleeps are measured as the server saw them, whatever the client does to wait)."""
+    waited = log[index + 1]["time"] - log[index]["time"]
+    assert retry_after <= waited < retry_after + RETRY_AFTER_SLACK, \
+        "the retry came %.3f s after the 429 with Retry-After: %s (%s)" % (waited, retry_after, log[index]["raw_path"])
 
 
 def read_back_after(scenario, log, index, phase):
@@ -586,6 +601,8 @@ def test_fault_cell(fault, kind, fault_args, cause, module, phase, central_node,
         expected, outcome, log[faulted]["raw_path"], repeats, run)
     assert lost == 0, (before, now)
     assert duplicates == 0, (before, now)
+    if fault_args.get("retry_after") is not None and outcome.startswith("retried"):
+        assert_waited_retry_after(log, faulted, fault_args["retry_after"])
     assert now == before or is_intended(scenario, before, now, phase), \
         "neither the state before nor exactly the intended change: %r -> %r" % (before, now)
     if not scenario.writes_allowed():
