@@ -26,7 +26,7 @@ MATRIX_CI_VERSIONS := $(filter-out $(TOOLCHAIN_CORE),$(ALL_CORES))
 SANITY_SECOND_CORE := 2.19
 MATRIX_MISSING := $(if $(filter 1,$(TOOLCHAIN_STRICT)),fail,skip)
 
-.PHONY: demo test venv unit e2e pytest sanity sanity-toolchain sanity-second lint changelog-lint docs clean bench bench-alerts \
+.PHONY: demo test venv unit functional e2e pytest sanity sanity-toolchain sanity-second lint changelog-lint docs clean bench bench-alerts \
 	test-matrix matrix-ci
 
 venv: $(VENV)/.installed-$(TOOLCHAIN_CORE)
@@ -61,6 +61,9 @@ pytest: venv
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit
+
+functional: venv
+	$(BIN)/python -m pytest tests/functional
 
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """pytest plugin: the fault matrix summary (fault x module -> outcome, rules lost, duplicates).
 
-``tests/e2e/test_fault_matrix.py`` calls :func:`record` once per cell; at the end of the run
+``tests/functional/test_fault_matrix.py`` calls :func:`record` once per cell; at the end of the run
 ``pytest_terminal_summary`` prints the observed table (nothing when no cell ran). The table in
 ``docs/security.md`` is :func:`render_table` of the test's ``EXPECTED`` outcomes, which every cell
 asserts, and a test compares the two. Registered from ``tests/conftest.py`` (``pytest_plugins``).

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from tests.prevention_data import B, C, sha
+from ansible_collections.kaspersky.edr.tests.prevention_data import B, C, sha
 
 PREVENTION = "kaspersky.edr.kata_prevention"
 POLICY = "kaspersky.edr.kata_prevention_policy"

@@ -18,7 +18,7 @@ import sys
 
 import yaml
 
-from tests.prevention_data import B, C, sha
+from ansible_collections.kaspersky.edr.tests.prevention_data import B, C, sha
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(REPO_ROOT, "docs", "examples", "prevention_fleet_slices.yml")

@@ -14,7 +14,7 @@ import os
 import pytest
 import yaml
 
-from tests.prevention_data import A, B, C, M, H, UI_RULE, sha, md5
+from ansible_collections.kaspersky.edr.tests.prevention_data import A, B, C, M, H, UI_RULE, sha, md5
 
 MODULE = "kaspersky.edr.kata_prevention"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

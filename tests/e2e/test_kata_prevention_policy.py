@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from tests.prevention_data import A, B, C, D, M, UI_RULE, sha, md5
+from ansible_collections.kaspersky.edr.tests.prevention_data import A, B, C, D, M, UI_RULE, sha, md5
 
 MODULE = "kaspersky.edr.kata_prevention_policy"
 

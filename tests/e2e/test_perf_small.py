@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from tests.perf import bench
+from ansible_collections.kaspersky.edr.tests.perf import bench
 
 N = 10
 

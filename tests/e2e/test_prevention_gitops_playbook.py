@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 import yaml
 
-from tests.prevention_data import A, B, C, M, H, UI_RULE, sha, md5
+from ansible_collections.kaspersky.edr.tests.prevention_data import A, B, C, M, H, UI_RULE, sha, md5
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GITOPS_PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "prevention_gitops.yml")

@@ -10,10 +10,10 @@
 # `make test` on the toolchain's core; everything else, the modules' unit and end-to-end tests
 # included, runs on every version here.
 #
-# MATRIX_SCOPE=full (the default, `make test-matrix`): every unit and end-to-end test that is not
+# MATRIX_SCOPE=full (the default, `make test-matrix`): every unit, functional and end-to-end test that is not
 # marked toolchain. MATRIX_SCOPE=ci (`make test` runs it for every line but the toolchain's, which
-# is its own full pytest run): every unit test, the in-process end-to-end tests of every module
-# against the fake servers (fault matrix, hostile input) and each module's ansible-playbook tests,
+# is its own full pytest run): every unit test, the functional tests (every module in-process
+# against the fake servers: fault matrix, hostile input) and each module's ansible-playbook tests,
 # without the long GitOps playbook scenarios, the benchmarks and the CI-pipeline examples, to keep
 # CI under its time budget.
 #
@@ -32,8 +32,9 @@ versions=("$@")
 read -r -a pytest_args <<< "${MATRIX_PYTEST_ARGS:-}"
 scope="${MATRIX_SCOPE:-full}"
 case "$scope" in
-  full) selection=(tests/unit tests/e2e) ;;
-  ci) selection=(tests/unit tests/e2e/test_fault_matrix.py tests/e2e/test_hostile_input.py
+  full) selection=(tests/unit tests/functional tests/e2e) ;;
+  ci) selection=(tests/unit tests/functional tests/e2e/test_awx_credential_types.py
+                 tests/e2e/test_fake_servers_cli.py tests/e2e/test_isolation_budget.py
                  tests/e2e/test_kata_sensor_info.py tests/e2e/test_kata_isolation.py
                  tests/e2e/test_kata_isolation_fleet.py tests/e2e/test_kata_prevention.py
                  tests/e2e/test_kata_prevention_fleet.py tests/e2e/test_kata_run_process.py

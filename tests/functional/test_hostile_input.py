@@ -64,9 +64,9 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, make_sensor
-from tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, HOST_ATTRIBUTES, FilterError, parse_filter
-from tests.inprocess import MODULE_PACKAGE, run_module
+from ansible_collections.kaspersky.edr.tests.fakes.central_node import DEFAULT_EXTERNAL_SYSTEM_ID, make_sensor
+from ansible_collections.kaspersky.edr.tests.fakes.ksc_server import DEFAULT_PASSWORD, DEFAULT_USER, HOST_ATTRIBUTES, FilterError, parse_filter
+from ansible_collections.kaspersky.edr.tests.inprocess import MODULE_PACKAGE, run_module
 
 
 def hostile_settings(max_examples):

@@ -37,9 +37,9 @@ import time
 
 import pytest
 
-from tests import fault_report
+from ansible_collections.kaspersky.edr.tests import fault_report
 from tests.conftest import REPO_ROOT
-from tests.inprocess import run_module
+from ansible_collections.kaspersky.edr.tests.inprocess import run_module
 
 A = "ae37fd1b642e797b36b9ffcec8a6e9867326911681861898cb74426c28a9d93a"   # the "web UI" rule
 B = "2e9f874236a42d08c4133bbc895a0d3ffd93ab6f2e3b50f2eae57e5a2135c728"
@@ -647,7 +647,7 @@ def test_fault_cell(fault, kind, fault_args, cause, module, phase, central_node,
 
 # ---- docs/security.md shows EXPECTED ---------------------------------------------------------
 SECURITY_MD = os.path.join(REPO_ROOT, "docs", "security.md")
-TABLE_START = "<!-- fault-matrix:start: rendered from EXPECTED in tests/e2e/test_fault_matrix.py -->"
+TABLE_START = "<!-- fault-matrix:start: rendered from EXPECTED in tests/functional/test_fault_matrix.py -->"
 TABLE_END = "<!-- fault-matrix:end -->"
 
 
