@@ -25,6 +25,7 @@ __metaclass__ = type
 import ipaddress
 import os
 import re
+import unicodedata
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -136,7 +137,7 @@ def url_host(value, option):
     if not host:
         raise ConfigurationError("%s must not be empty" % option)
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if ":" in bare:
+    if ":" in bare and "%" not in bare:  # a zone ID (fe80::1%eth0) names an interface of this machine, not a host
         try:
             if ipaddress.ip_address(bare).version == 6:
                 return "[%s]" % bare
@@ -189,8 +190,9 @@ def check_retries(value):
 def check_external_system_id(value):
     """The external system ID: one segment of the API's URL path, so no ``/ ? # %``, whitespace or dot segment."""
     value = str(value)
-    if _EXTERNAL_ID_FORBIDDEN.search(value):
-        raise ConfigurationError("external_system_id must not contain '/', '?', '#', '%' or whitespace")
+    if _EXTERNAL_ID_FORBIDDEN.search(value) or any(unicodedata.category(char) == "Cc" for char in value):
+        raise ConfigurationError("external_system_id must not contain '/', '?', '#', '%', whitespace or control "
+                                 "characters")
     if value in (".", ".."):
         # A dot segment would be removed from the URL and the request would go to another path.
         raise ConfigurationError("external_system_id must not be '.' or '..' (it is one segment of the API's URL "

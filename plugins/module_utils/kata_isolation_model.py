@@ -86,8 +86,15 @@ def hours_of(seconds):
 
 
 def canonical_ip(value):
-    """(version, compressed text) of an IP address; raises ValueError for anything else."""
-    address = ipaddress.ip_address(str(value).strip())
+    """(version, compressed text) of an IP address; raises ValueError for anything else.
+
+    A scoped IPv6 address (``fe80::1%eth0``) is refused: its zone names an interface of the host that
+    wrote it, which means nothing in a rule the Central Node applies on another host.
+    """
+    text = str(value).strip()
+    if "%" in text:
+        raise ValueError("an IPv6 zone ID has no meaning in an isolation rule: %r" % text)
+    address = ipaddress.ip_address(text)
     return address.version, address.compressed
 
 
@@ -191,7 +198,7 @@ def validate_exclusion(exclusion, index=0):
     else:
         if not is_ip(remote_address):
             raise IsolationOptionError("%s.remote_address must be one IPv4 or IPv6 address (no prefix length, no "
-                                       "host name), got %r" % (where, remote_address))
+                                       "zone ID, no host name), got %r" % (where, remote_address))
         remote_address = canonical_ip(remote_address)[1]
     canonical = {"direction": direction, "protocol": protocol, "remote_address": remote_address}
     for option, dummy in PORT_RANGES:

@@ -20,7 +20,7 @@ import time
 import uuid
 
 from ansible_collections.kaspersky.edr.plugins.module_utils.http_errors import ApiError, ConfigurationError
-from ansible_collections.kaspersky.edr.plugins.module_utils.kata import clean_selector, same_sensor_id, unwrap
+from ansible_collections.kaspersky.edr.plugins.module_utils.kata import ALL_SENSORS, clean_selector, same_sensor_id, unwrap
 from ansible_collections.kaspersky.edr.plugins.module_utils.kata_sensors import SENSOR_OPTIONS
 from ansible_collections.kaspersky.edr.plugins.module_utils.target_runner import Target, TargetFailed
 
@@ -183,11 +183,15 @@ def validate_options(params):
                 raise TaskOptionError("%s must not be empty" % option)
         if all(params[option] is None for option in SENSOR_OPTIONS):
             raise TaskOptionError("state=present needs the host: set one of %s" % ", ".join(SENSOR_OPTIONS))
-        if params["sensor_ip"] is not None:
-            try:
-                params["sensor_ip"] = clean_selector("sensor_ip", params["sensor_ip"])
-            except ConfigurationError as exc:
-                raise TaskOptionError(str(exc))
+        for option in SENSOR_OPTIONS:
+            if params[option] is not None:
+                try:
+                    params[option] = clean_selector(option, params[option])
+                except ConfigurationError as exc:
+                    raise TaskOptionError(str(exc))
+        if params["sensor_id"] is not None and params["sensor_id"].lower() == ALL_SENSORS:
+            raise TaskOptionError("sensor_id=%s is not a host: a task runs a program on one host; set the host's "
+                                  "sensor_id, sensor_hostname or sensor_ip" % params["sensor_id"])
 
 
 class TaskPlan:

@@ -236,6 +236,9 @@ def validate_input(module):
     for option in ("target_host", "target_hostname"):
         if params[option] is not None and not params[option].strip():
             module.fail_json(msg="%s must not be empty" % option)
+    if params["target_host"] is None and params["target_hostname"] is None:
+        # required_one_of counts an option given as null (target_hostname: "{{ omit_me | default(None) }}").
+        module.fail_json(msg="one of the following is required: target_host, target_hostname (given as null)")
     area = params["incident_area"]
     if not area or not area.strip() or any(char in "[]" or not char.isprintable() for char in area):
         module.fail_json(msg="incident_area must be a non-empty name without '[', ']', line breaks or other control "

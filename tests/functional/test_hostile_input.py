@@ -205,7 +205,7 @@ def bad(values):
     return _marked(values, True)
 
 
-# Listed, never drawn: the modules accept them today (KNOWN_BUGS), so the listed case is a strict xfail.
+# Scoped IPv6 forms (a zone ID names an interface of this machine): listed, never drawn.
 SCOPED_IPV6 = "fe80::1%eth0"
 SCOPED_IPV6_HOST = "[%s]" % SCOPED_IPV6
 FORBIDDEN_HOST_CHARS = "/?#@\\%\"'<>{}|^`,;"
@@ -1608,28 +1608,7 @@ def check_case(fake, conn, module, option, value, invalid):
 
 # Listed values the modules accept although they must refuse them: (options, predicate, reason). Each such case
 # is a strict xfail, so it turns into a failure the day the module is fixed (then delete the entry).
-KNOWN_BUGS = [
-    (("exclusions",), lambda module, value: SCOPED_IPV6 in repr(value),
-     "kata_isolation sends remote_address %s (an IPv6 address with a zone ID) as remoteIpv6Address" % SCOPED_IPV6),
-    (("kata_host", "ksc_host"), lambda module, value: value == SCOPED_IPV6_HOST,
-     "the host check accepts %s and the client connects to it (until request_timeout, with retries)"
-     % SCOPED_IPV6_HOST),
-    (("sensor_id",), lambda module, value: module == "kata_run_process" and isinstance(value, str) and value.strip()
-     and (value != value.strip() or value.strip().lower() == "all"),
-     "kata_run_process sends sensor_id with its surrounding whitespace (kata_isolation and kata_prevention strip it) "
-     "and sends sensor_id=all instead of refusing it"),
-    (("sensor_hostname",), lambda module, value: module == "kata_run_process" and isinstance(value, str)
-     and value.strip() and value != value.strip(),
-     "kata_run_process sends sensor_hostname with its surrounding whitespace (kata_isolation and kata_prevention "
-     "strip it)"),
-    (("external_system_id",), lambda module, value: isinstance(value, str) and any(
-        unicodedata.category(char) == "Cc" and not char.isspace() and char != "\x00" for char in value),
-     "external_system_id with a control character that is not whitespace (ESC, BEL, ...) is sent, percent-encoded, "
-     "instead of being refused"),
-    (("target_host", "target_hostname"), lambda module, value: value is None,
-     "ksc_edr_response with target_hostname: null (and no target_host) searches KSC instead of refusing the task "
-     "(required_one_of counts an option given as null)"),
-]
+KNOWN_BUGS = []
 
 
 def known_bug(module, option, value):
