@@ -1,45 +1,4 @@
 #!/usr/bin/env bash
-# Run `ansible-test sanity` on a copy of this checkout placed under
-# <tmp>/ansible_collections/kaspersky/edr, as ansible-test requires.
+# `ansible-test sanity` on a copy under <tmp>/ansible_collections/kaspersky/edr (tests/tools/ansible_test.sh).
 # Usage: [PYTHON=<venv>/bin/python] tests/tools/sanity.sh [extra ansible-test arguments]
-# (default: the toolchain's .venv; `make sanity` also runs it with .matrix/2.19).
-set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
-python="${PYTHON:-$repo/.venv/bin/python}"
-bin="$(dirname "$python")"
-
-# ansible-test bootstraps pip in its venvs from a downloaded get-pip script; the download
-# host is unreachable here, a cached copy is used when present.
-pip_version="$("$python" - <<'PY'
-import re, pathlib, ansible_test
-text = pathlib.Path(ansible_test.__file__).parent.joinpath("_internal", "python_requirements.py").read_text()
-match = re.search(r"pip=['\"]([0-9.]+)['\"]", text)
-print(match.group(1) if match else "24.2")
-PY
-)" || pip_version="24.2"
-cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-if [ ! -f "$cache" ]; then
-  mkdir -p "$(dirname "$cache")"
-  cp "$repo/tests/tools/get_pip_offline.py" "$cache"
-fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/kaspersky-edr-sanity.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-dest="$work/ansible_collections/kaspersky/edr"
-mkdir -p "$dest"
-tar -C "$repo" \
-  --exclude=./.git --exclude=./.venv --exclude=./.venv-demo --exclude=./.matrix --exclude=./build --exclude=./.demo --exclude=./tests/output \
-  --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.tar.gz' -cf - . | tar -C "$dest" -xf -
-# ansible-test lists a collection's files with git when it is a repository; give the copy one.
-git -C "$dest" init -q && git -C "$dest" add -A >/dev/null
-cd "$dest"
-python_line="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-core="$("$python" -c 'from ansible.release import __version__; print(__version__)')"
-extra=()
-case "$core" in
-  # ansible-test 2.22's pylint needs a source archive from GitHub (dill) that cannot be fetched here.
-  2.22.*) echo "sanity: ansible-core $core: pylint skipped (its requirements cannot be installed offline)"
-          extra=(--skip-test pylint) ;;
-esac
-echo "sanity: ansible-test $core on Python $python_line"
-PATH="$bin:$PATH" "$bin/ansible-test" sanity --python "$python_line" --color no "${extra[@]}" "$@"
+exec "$(dirname "$0")/ansible_test.sh" sanity "$@"
